@@ -1,0 +1,43 @@
+#!/bin/sh
+# Usage: scripts/build-guest.sh ARCH [TREE [OUT]]
+# Build the static selftests that guest/tests.list (or $TESTS_LIST) names for
+# ARCH from TREE's tools/testing/selftests/vm against OUT/usr/include (the
+# headers build-kernel.sh installed), and pack them with busybox and
+# guest/init into OUT/initramfs.cpio.
+set -eu
+arch=$1
+tree=${2:-build/linux}
+out=${3:-build/out/$arch}
+list=${TESTS_LIST:-guest/tests.list}
+case $arch in
+x86_64) cross= busybox=/bin/busybox ;;
+arm64) cross=aarch64-linux-gnu- busybox=build/busybox-arm64/bin/busybox ;;
+*) echo "build-guest: unknown arch '$arch'" >&2; exit 2 ;;
+esac
+[ -x "$busybox" ] || { echo "build-guest: no $busybox; run 'make deps'" >&2; exit 1; }
+[ -d "$out/usr/include" ] || { echo "build-guest: no headers in $out; build the kernel first" >&2; exit 1; }
+out=$(cd "$out" && pwd)
+root=$out/initramfs
+rm -rf "$root"
+mkdir -p "$root/bin" "$root/tests" "$root/proc" "$root/sys" "$root/dev" "$root/tmp" "$out/selftests"
+
+# The tests for this arch, without the ARCHES column.
+grep -v '^[[:space:]]*\(#\|$\)' "$list" | while read -r arches rest; do
+	case ",$arches," in ,all,|*,"$arch",*) echo "$rest" ;; esac
+done >"$root/tests/list"
+
+bins=$(awk '{print $3}' "$root/tests/list" | sort -u)
+targets=
+for b in $bins; do targets="$targets $out/selftests/$b"; done
+if [ -n "$targets" ]; then
+	make -s -C "$tree/tools/testing/selftests/vm" ARCH="$arch" CROSS_COMPILE="$cross" \
+		OUTPUT="$out/selftests" KHDR_INCLUDES="-isystem $out/usr/include" \
+		LDFLAGS=-static $targets
+	for b in $bins; do cp "$out/selftests/$b" "$root/tests/"; done
+fi
+
+cp "$busybox" "$root/bin/busybox"
+ln -s busybox "$root/bin/sh"
+cp guest/init "$root/init"
+chmod +x "$root/init"
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$out/initramfs.cpio"

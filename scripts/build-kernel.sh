@@ -1,0 +1,57 @@
+#!/bin/sh
+# Usage: scripts/build-kernel.sh ARCH [TREE [OUT]]
+# Configure (tinyconfig + config/common.config + config/ARCH.config [+ EXTRA_CONFIG
+# fragments]) and build the kernel in TREE (default build/linux) out of tree in OUT
+# (default build/out/ARCH). Fails, naming them, if options the fragments ask
+# for did not come out as asked. Leaves OUT/boot-image and the UAPI headers in OUT/usr.
+set -eu
+arch=$1
+top=$(pwd)
+tree=${2:-build/linux}
+out=${3:-build/out/$arch}
+case $arch in
+x86_64) karch=x86_64 cross= image=arch/x86/boot/bzImage ;;
+arm64) karch=arm64 cross=aarch64-linux-gnu- image=arch/arm64/boot/Image ;;
+*) echo "build-kernel: unknown arch '$arch' (x86_64, arm64)" >&2; exit 2 ;;
+esac
+frags="$top/config/common.config $top/config/$arch.config"
+for f in ${EXTRA_CONFIG:-}; do frags="$frags $top/$f"; done
+
+cc=${CROSS_CC:-${cross}gcc}
+command -v ccache >/dev/null && cc="ccache $cc"
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+jobs=$(($(nproc) + 1))
+kmake() {
+	make -s -C "$tree" O="$out" ARCH="$karch" CROSS_COMPILE="$cross" CC="$cc" \
+		KBUILD_BUILD_TIMESTAMP=0 KBUILD_BUILD_USER=build KBUILD_BUILD_HOST=build "$@"
+}
+
+# Regenerate .config only when a fragment or the tree's Kconfig changed.
+cat $frags >"$out/fragments.new"
+if ! cmp -s "$out/fragments.new" "$out/fragments" || [ ! -f "$out/.config" ]; then
+	kmake tinyconfig >/dev/null
+	"$tree/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" $frags >/dev/null
+	kmake olddefconfig >/dev/null
+	mv "$out/fragments.new" "$out/fragments"
+else
+	rm -f "$out/fragments.new"
+	kmake olddefconfig >/dev/null
+fi
+
+missing=$(cat $frags | sed -n 's/^\(CONFIG_[A-Za-z0-9_]*\)=\(.*\)$/\1=\2/p; s/^# \(CONFIG_[A-Za-z0-9_]*\) is not set$/\1=n/p' |
+	while IFS== read -r opt val; do
+		got=$(sed -n "s/^$opt=//p" "$out/.config")
+		[ -n "$got" ] || got=n
+		[ "$got" = "$val" ] || echo "  $opt: asked $val, got $got"
+	done)
+if [ -n "$missing" ]; then
+	echo "build-kernel: $arch config lost options the fragments ask for:" >&2
+	echo "$missing" >&2
+	rm -f "$out/fragments"
+	exit 1
+fi
+
+kmake -j"$jobs"
+kmake headers_install INSTALL_HDR_PATH="$out/usr" >/dev/null
+cp "$out/$image" "$out/boot-image"

@@ -1,0 +1,63 @@
+#!/bin/sh
+# make check: every gate in order, a progress line with the duration of each
+# step, and one closing line "N passed, N failed" over all test cases of all
+# steps (build/logs/*.results). Exits non-zero if anything failed.
+set -u
+arches=${ARCHES:-x86_64 arm64}
+mkdir -p build/logs
+rm -f build/logs/*.results build/logs/*.log
+t0=$(date +%s)
+
+# step NAME COMMAND...: run a step, log its output, print its duration.
+step() {
+	name=$1
+	shift
+	s=$(date +%s)
+	if "$@" >"build/logs/step-$name.log" 2>&1; then r=ok; else r=FAILED; fi
+	echo "check: $name: $r ($(($(date +%s) - s)) s)"
+	[ $r = ok ] || { tail -n 30 "build/logs/step-$name.log" | sed 's/^/  | /'; return 1; }
+}
+# result FILE VERDICT NAME: record one test case outside the guests.
+result() { echo "$2 $3" >>"build/logs/$1.results"; }
+
+step deps sh scripts/deps.sh || exit 1
+step import sh scripts/import-base.sh || exit 1
+if [ -d build/linux/.git ]; then
+	echo "check: apply: using the existing build/linux ($(git -C build/linux rev-list --count base..HEAD) patches on base)"
+	[ "$(git -C build/linux rev-parse HEAD)" = "$(cat build/linux.exported 2>/dev/null)" ] &&
+		[ -z "$(git -C build/linux status --porcelain)" ] ||
+		echo "check: NOTE: build/linux holds work not exported to patches/"
+elif step apply sh scripts/tree.sh; then
+	result series PASS "series applies on base"
+else
+	result series FAIL "series applies on base"
+fi
+
+if [ -d build/linux/.git ]; then
+	sh scripts/checkpatch.sh >build/logs/step-checkpatch.log 2>&1
+	grep '^\(PASS\|FAIL\) ' build/logs/step-checkpatch.log >>build/logs/series.results
+	echo "check: checkpatch: $(grep -c '^PASS' build/logs/step-checkpatch.log) clean," \
+		"$(grep -c '^FAIL' build/logs/step-checkpatch.log) not"
+	for arch in $arches; do
+		if step "build-$arch" sh scripts/build-kernel.sh "$arch" &&
+			step "tests-$arch" sh scripts/build-guest.sh "$arch"; then
+			result "build-$arch" PASS "$arch/kernel and tests build"
+			s=$(date +%s)
+			sh scripts/run-guest.sh "$arch" >"build/logs/step-guest-$arch.log" 2>&1
+			echo "check: guest-$arch: $(grep -c '^PASS' "build/logs/$arch.results") passed," \
+				"$(grep -c '^SKIP' "build/logs/$arch.results") skipped," \
+				"$(grep -c '^FAIL' "build/logs/$arch.results") failed ($(($(date +%s) - s)) s)"
+		else
+			result "build-$arch" FAIL "$arch/kernel and tests build"
+		fi
+	done
+fi
+
+echo "check: results (all in build/logs/):"
+cat build/logs/*.results | grep -v '^PASS' | sed 's/^/  /'
+pass=$(cat build/logs/*.results | grep -c '^PASS')
+fail=$(cat build/logs/*.results | grep -c '^FAIL')
+skip=$(cat build/logs/*.results | grep -c '^SKIP')
+echo "check: total $(($(date +%s) - t0)) s"
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,75 @@
+#!/bin/sh
+# Usage: scripts/run-guest.sh ARCH [OUT [TEST...]]
+# Boot OUT/boot-image with OUT/initramfs.cpio under QEMU (TCG), run the tests
+# (all, or the named ones), keep the console in build/logs/ARCH.log and print
+# one TAP line per test case to stdout. The verdicts also go to
+# build/logs/ARCH.results ("PASS|FAIL|SKIP name"). A kernel splat anywhere in
+# the console, a guest that does not finish in GUEST_TIMEOUT seconds, or a test
+# that exits non-zero without reporting its failures counts as a failed case.
+# Exit status: 0 when nothing failed.
+set -eu
+arch=$1
+out=${2:-build/out/$arch}
+[ $# -ge 2 ] && shift 2 || shift $#
+limit=${GUEST_TIMEOUT:-1800}
+mkdir -p build/logs
+log=build/logs/$arch.log
+results=build/logs/$arch.results
+
+append=
+[ $# -gt 0 ] && append="guest.only=$(echo "$@" | tr ' ' ,)"
+[ -n "${GUEST_SHELL:-}" ] && append="$append guest.shell"
+case $arch in
+x86_64)
+	qemu="qemu-system-x86_64 -M pc -cpu max"
+	append="console=ttyS0 $append" ;;
+arm64)
+	qemu="qemu-system-aarch64 -M virt -cpu max,pauth-impdef=on"
+	append="console=ttyAMA0 $append" ;;
+*) echo "run-guest: unknown arch '$arch'" >&2; exit 2 ;;
+esac
+set -- $qemu -smp 2 -m 2G -nographic -no-reboot -kernel "$out/boot-image" \
+	-initrd "$out/initramfs.cpio" -append "panic=-1 $append"
+
+if [ -n "${GUEST_SHELL:-}" ]; then
+	exec "$@"
+fi
+rc=0
+timeout "$limit" "$@" </dev/null >"$log" 2>&1 || rc=$?
+tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
+[ $rc -eq 124 ] && echo "# guest killed after ${limit}s" >>"$log"
+
+# Verdicts: per test its TAP lines, or its exit status when it printed none.
+awk -v arch="$arch" '
+	function verdict(v, what) { print v " " arch "/" what }
+	/^# === begin / { name = $4; n = 0; bad = 0; plan = -1; next }
+	/^# === end / {
+		rc = substr($5, 4)
+		if (n == 0)
+			verdict(rc == 0 ? "PASS" : rc == 4 ? "SKIP" : "FAIL", name (rc == 0 || rc == 4 ? "" : " (exit " rc ")"))
+		else if (plan >= 0 && n != plan)
+			verdict("FAIL", name " (planned " plan " cases, reported " n ")")
+		else if (rc != 0 && rc != 4 && bad == 0)
+			verdict("FAIL", name " (exit " rc " after reporting no failure)")
+		name = ""; next
+	}
+	/^# === guest done/ { done = 1; next }
+	name != "" && /^1\.\.[0-9]+/ { plan = substr($1, 4) + 0; next }
+	name != "" && /^(not )?ok [0-9]+/ {
+		n++
+		line = $0; sub(/^(not )?ok [0-9]+ *(- )?/, "", line)
+		if ($0 ~ /# *SKIP/) verdict("SKIP", name ": " line)
+		else if ($1 == "not") { bad++; verdict("FAIL", name ": " line) }
+		else verdict("PASS", name ": " line)
+	}
+	/BUG:|WARNING:|Oops|KASAN|UBSAN|possible circular locking|possible recursive locking|inconsistent lock state|Kernel panic|Call Trace:|soft lockup|hung_task/ {
+		verdict("FAIL", "kernel splat: " $0)
+	}
+	END {
+		if (name != "") verdict("FAIL", name " (did not finish)")
+		if (!done) verdict("FAIL", "guest did not finish: see build/logs/" arch ".log")
+	}' "$log" >"$results"
+
+awk '{ v = $1; $1 = ""; sub(/^ /, "")
+	printf "%s %d %s%s\n", v == "FAIL" ? "not ok" : "ok", NR, $0, v == "SKIP" ? " # SKIP" : "" }' "$results"
+! grep -q '^FAIL' "$results"
