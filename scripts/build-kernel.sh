@@ -18,7 +18,11 @@ frags="$top/config/common.config $top/config/$arch.config"
 for f in ${EXTRA_CONFIG:-}; do frags="$frags $top/$f"; done
 
 cc=${CROSS_CC:-${cross}gcc}
-command -v ccache >/dev/null && cc="ccache $cc"
+if command -v ccache >/dev/null; then
+	cc="ccache $cc"
+	# Relative paths in the cache keys: hits across out dirs and clones.
+	export CCACHE_BASEDIR="$top" CCACHE_NOHASHDIR=1
+fi
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 jobs=$(($(nproc) + 1))

@@ -4,7 +4,8 @@
 set -eu
 pkgs="build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils kmod
 git perl python3 ccache sparse qemu-system-x86 qemu-system-arm
-gcc-aarch64-linux-gnu libc6-dev-arm64-cross busybox-static linux-source-6.1"
+gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-i686-linux-gnu libc6-dev-i386-cross
+busybox-static linux-source-6.1"
 sudo=
 [ "$(id -u)" -eq 0 ] || sudo=sudo
 

@@ -29,7 +29,7 @@ git -C "$tree" -c core.abbrev=12 -c diff.noprefix=false -c diff.mnemonicPrefix=f
 # date of the newest patch, so that it only changes when the series does.
 new=$(ls "$tmp"/0000-*)
 date=$(git -C "$tree" log -1 --format='Date: %aD' HEAD)
-subject=$(sed -n 's/^Subject: \[PATCH [0-9]*\/[0-9]*\] //p' "$cover" 2>/dev/null)
+subject=$(sed -n 's/^Subject: \[PATCH [0-9]*\/[0-9]*\] //p' "$cover" 2>/dev/null || true)
 [ -n "$subject" ] || subject="*** SUBJECT HERE ***"
 awk 'body && /^[^ ].* \([0-9]+\):$/ { exit } body { print } /^$/ { body = 1 }' "$cover" 2>/dev/null >"$tmp/blurb" || true
 [ -s "$tmp/blurb" ] || printf '*** BLURB HERE ***\n\n' >"$tmp/blurb"
