@@ -3,18 +3,20 @@
 # Boot OUT/boot-image with OUT/initramfs.cpio under QEMU (TCG), run the tests
 # (all, or the named ones), keep the console in build/logs/ARCH.log and print
 # one TAP line per test case to stdout. The verdicts also go to
-# build/logs/ARCH.results ("PASS|FAIL|SKIP name"). A kernel splat anywhere in
-# the console, a guest that does not finish in GUEST_TIMEOUT seconds, or a test
-# that exits non-zero without reporting its failures counts as a failed case.
+# build/logs/ARCH.results ("PASS|FAIL|SKIP name"); LOGS=DIR puts both
+# elsewhere. A kernel splat anywhere in the console, a guest that does not
+# finish in GUEST_TIMEOUT seconds, or a test that exits non-zero without
+# reporting its failures counts as a failed case.
 # Exit status: 0 when nothing failed.
 set -eu
 arch=$1
 out=${2:-build/out/$arch}
 [ $# -ge 2 ] && shift 2 || shift $#
 limit=${GUEST_TIMEOUT:-1800}
-mkdir -p build/logs
-log=build/logs/$arch.log
-results=build/logs/$arch.results
+logs=${LOGS:-build/logs}
+mkdir -p "$logs"
+log=$logs/$arch.log
+results=$logs/$arch.results
 
 append=
 [ $# -gt 0 ] && append="guest.only=$(echo "$@" | tr ' ' ,)"
@@ -40,7 +42,7 @@ tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
 [ $rc -eq 124 ] && echo "# guest killed after ${limit}s" >>"$log"
 
 # Verdicts: per test its TAP lines, or its exit status when it printed none.
-awk -v arch="$arch" '
+awk -v arch="$arch" -v logfile="$log" '
 	function verdict(v, what) { print v " " arch "/" what }
 	/^# === begin / { name = $4; n = 0; bad = 0; plan = -1; next }
 	/^# === end / {
@@ -67,7 +69,7 @@ awk -v arch="$arch" '
 	}
 	END {
 		if (name != "") verdict("FAIL", name " (did not finish)")
-		if (!done) verdict("FAIL", "guest did not finish: see build/logs/" arch ".log")
+		if (!done) verdict("FAIL", "guest did not finish: see " logfile)
 	}' "$log" >"$results"
 
 awk '{ v = $1; $1 = ""; sub(/^ /, "")
