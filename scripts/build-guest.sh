@@ -19,22 +19,30 @@ esac
 out=$(cd "$out" && pwd)
 root=$out/initramfs
 rm -rf "$root"
-mkdir -p "$root/bin" "$root/tests" "$root/proc" "$root/sys" "$root/dev" "$root/tmp" "$out/selftests"
+mkdir -p "$root/bin" "$root/tests" "$root/proc" "$root/sys" "$root/dev" "$root/tmp" \
+	"$out/selftests" "$out/selftests-32"
 
 # The tests for this arch, without the ARCHES column.
 grep -v '^[[:space:]]*\(#\|$\)' "$list" | while read -r arches rest; do
 	case ",$arches," in ,all,|*,"$arch",*) echo "$rest" ;; esac
 done >"$root/tests/list"
 
-bins=$(awk '{print $3}' "$root/tests/list" | sort -u)
-targets=
-for b in $bins; do targets="$targets $out/selftests/$b"; done
-if [ -n "$targets" ]; then
-	make -s -C "$tree/tools/testing/selftests/vm" ARCH="$arch" CROSS_COMPILE="$cross" \
-		OUTPUT="$out/selftests" KHDR_INCLUDES="-isystem $out/usr/include" \
-		LDFLAGS=-static $targets
-	for b in $bins; do cp "$out/selftests/$b" "$root/tests/"; done
-fi
+# BINARY.32 is the 32-bit (i686) build of BINARY, for x86_64 guests.
+selftests() { # CROSS_COMPILE OUTPUT-DIR BINARY...
+	c=$1 o=$2
+	shift 2
+	[ $# -gt 0 ] || return 0
+	targets=
+	for b in "$@"; do targets="$targets $o/$b"; done
+	make -s -C "$tree/tools/testing/selftests/vm" ARCH="$arch" CROSS_COMPILE="$c" \
+		OUTPUT="$o" KHDR_INCLUDES="-isystem $out/usr/include" LDFLAGS=-static $targets
+}
+bins=$(awk '$3 !~ /\.32$/ {print $3}' "$root/tests/list" | sort -u)
+bins32=$(awk '$3 ~ /\.32$/ {sub(/\.32$/, "", $3); print $3}' "$root/tests/list" | sort -u)
+selftests "$cross" "$out/selftests" $bins
+selftests i686-linux-gnu- "$out/selftests-32" $bins32
+for b in $bins; do cp "$out/selftests/$b" "$root/tests/"; done
+for b in $bins32; do cp "$out/selftests-32/$b" "$root/tests/$b.32"; done
 
 cp "$busybox" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"

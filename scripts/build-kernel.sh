@@ -43,7 +43,10 @@ else
 	kmake olddefconfig >/dev/null
 fi
 
+# The value each option was last given in the fragments, as merge_config uses it.
 missing=$(cat $frags | sed -n 's/^\(CONFIG_[A-Za-z0-9_]*\)=\(.*\)$/\1=\2/p; s/^# \(CONFIG_[A-Za-z0-9_]*\) is not set$/\1=n/p' |
+	awk -F= '{ v[$1] = $2; if (!($1 in seen)) { seen[$1] = 1; order[n++] = $1 } }
+		END { for (i = 0; i < n; i++) print order[i] "=" v[order[i]] }' |
 	while IFS== read -r opt val; do
 		got=$(sed -n "s/^$opt=//p" "$out/.config")
 		[ -n "$got" ] || got=n

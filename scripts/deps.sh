@@ -3,7 +3,7 @@
 # are there), and unpack arm64 busybox-static into build/busybox-arm64.
 set -eu
 pkgs="build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils kmod
-git perl python3 ccache sparse qemu-system-x86 qemu-system-arm
+git perl python3 python3-ply python3-git ccache sparse qemu-system-x86 qemu-system-arm
 gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-i686-linux-gnu libc6-dev-i386-cross
 busybox-static linux-source-6.1"
 sudo=
