@@ -3,7 +3,9 @@
 # step, and one closing line "N passed, N failed" over all test cases of all
 # steps (build/logs/*.results). Exits non-zero if anything failed.
 set -u
-arches=${ARCHES:-x86_64 arm64}
+# A variant is ARCH or ARCH-NAME: the kernel of ARCH with config/NAME.config
+# on top (x86_64-debug: KASAN, lockdep, DEBUG_VM, UBSAN, ...).
+variants=${VARIANTS:-x86_64 arm64 x86_64-debug}
 mkdir -p build/logs
 rm -f build/logs/*.results build/logs/*.log
 t0=$(date +%s)
@@ -38,17 +40,21 @@ if [ -d build/linux/.git ]; then
 	grep '^\(PASS\|FAIL\) ' build/logs/step-checkpatch.log >>build/logs/series.results
 	echo "check: checkpatch: $(grep -c '^PASS' build/logs/step-checkpatch.log) clean," \
 		"$(grep -c '^FAIL' build/logs/step-checkpatch.log) not"
-	for arch in $arches; do
-		if step "build-$arch" sh scripts/build-kernel.sh "$arch" &&
-			step "tests-$arch" sh scripts/build-guest.sh "$arch"; then
-			result "build-$arch" PASS "$arch/kernel and tests build"
+	for v in $variants; do
+		arch=${v%%-*}
+		extra=
+		[ "$v" = "$arch" ] || extra=config/${v#*-}.config
+		out=build/out/$v
+		if step "build-$v" env EXTRA_CONFIG="$extra" sh scripts/build-kernel.sh "$arch" build/linux "$out" &&
+			step "tests-$v" sh scripts/build-guest.sh "$arch" build/linux "$out"; then
+			result "build-$v" PASS "$v/kernel and tests build"
 			s=$(date +%s)
-			sh scripts/run-guest.sh "$arch" >"build/logs/step-guest-$arch.log" 2>&1
-			echo "check: guest-$arch: $(grep -c '^PASS' "build/logs/$arch.results") passed," \
-				"$(grep -c '^SKIP' "build/logs/$arch.results") skipped," \
-				"$(grep -c '^FAIL' "build/logs/$arch.results") failed ($(($(date +%s) - s)) s)"
+			NAME=$v sh scripts/run-guest.sh "$arch" "$out" >"build/logs/step-guest-$v.log" 2>&1
+			echo "check: guest-$v: $(grep -c '^PASS' "build/logs/$v.results") passed," \
+				"$(grep -c '^SKIP' "build/logs/$v.results") skipped," \
+				"$(grep -c '^FAIL' "build/logs/$v.results") failed ($(($(date +%s) - s)) s)"
 		else
-			result "build-$arch" FAIL "$arch/kernel and tests build"
+			result "build-$v" FAIL "$v/kernel and tests build"
 		fi
 	done
 fi

@@ -1,12 +1,13 @@
 #!/bin/sh
-# Usage: scripts/run-guest.sh ARCH [OUT [TEST...]]
+# Usage: [NAME=name] scripts/run-guest.sh ARCH [OUT [TEST...]]
 # Boot OUT/boot-image with OUT/initramfs.cpio under QEMU (TCG), run the tests
-# (all, or the named ones), keep the console in build/logs/ARCH.log and print
+# (all, or the named ones), keep the console in build/logs/NAME.log and print
 # one TAP line per test case to stdout. The verdicts also go to
-# build/logs/ARCH.results ("PASS|FAIL|SKIP name"); LOGS=DIR puts both
-# elsewhere. A kernel splat anywhere in the console, a guest that does not
-# finish in GUEST_TIMEOUT seconds, or a test that exits non-zero without
-# reporting its failures counts as a failed case.
+# build/logs/NAME.results ("PASS|FAIL|SKIP name"). NAME (default ARCH) names
+# the files and prefixes the test names, for variants such as a debug kernel;
+# LOGS=DIR puts the files elsewhere. A kernel splat anywhere in the console,
+# a guest that does not finish in GUEST_TIMEOUT seconds, or a test that exits
+# non-zero without reporting its failures counts as a failed case.
 # Exit status: 0 when nothing failed.
 set -eu
 arch=$1
@@ -15,8 +16,9 @@ out=${2:-build/out/$arch}
 limit=${GUEST_TIMEOUT:-1800}
 logs=${LOGS:-build/logs}
 mkdir -p "$logs"
-log=$logs/$arch.log
-results=$logs/$arch.results
+name=${NAME:-$arch}
+log=$logs/$name.log
+results=$logs/$name.results
 
 append=
 [ $# -gt 0 ] && append="guest.only=$(echo "$@" | tr ' ' ,)"
@@ -42,7 +44,7 @@ tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
 [ $rc -eq 124 ] && echo "# guest killed after ${limit}s" >>"$log"
 
 # Verdicts: per test its TAP lines, or its exit status when it printed none.
-awk -v arch="$arch" -v logfile="$log" '
+awk -v arch="$name" -v logfile="$log" '
 	function verdict(v, what) { print v " " arch "/" what }
 	/^# === begin / { name = $4; n = 0; bad = 0; plan = -1; next }
 	/^# === end / {
