@@ -5,15 +5,18 @@ OUT = build/out/$(ARCH)
 .PHONY: all deps base tree export kernel guest run shell check clean
 all: run
 
+STEP = sh scripts/step.sh
+
 deps:
-	@sh scripts/deps.sh
+	@$(STEP) deps "installing the Debian packages the build needs (first time: minutes)" \
+		sh scripts/deps.sh
 
 base: deps
-	@sh scripts/import-base.sh
+	@$(STEP) base "importing the pinned Linux 6.1 source as build/base" sh scripts/import-base.sh
 
 # build/linux: the base plus patches/series, where the series is edited.
 tree: base
-	@sh scripts/tree.sh
+	@$(STEP) tree "applying patches/series on the base in build/linux" sh scripts/tree.sh
 
 export:
 	@sh scripts/export.sh
@@ -22,15 +25,23 @@ build/linux:
 	@$(MAKE) --no-print-directory tree
 
 kernel: deps build/linux
-	@echo "kernel: building $(ARCH) in $(OUT) (a first build takes a few minutes)"
-	@sh scripts/build-kernel.sh $(ARCH)
+	@PROGRESS_OBJS=$(OUT) $(STEP) kernel \
+		"building the $(ARCH) kernel in $(OUT) (a first build takes a few minutes)" \
+		sh scripts/build-kernel.sh $(ARCH)
 
 guest: kernel
-	@sh scripts/build-guest.sh $(ARCH)
+	@$(STEP) guest "building the static tests, tools/vm/pagescan and the demo into an initramfs" \
+		sh scripts/build-guest.sh $(ARCH)
 
-# Boot the patched kernel and run the guest tests (TESTS="name ..." for some).
+# Boot the patched kernel and run the pagescan demo, or the guest tests
+# named in TESTS="name ..." (TESTS=all: every test).
 run: guest
-	@sh scripts/run-guest.sh $(ARCH) $(OUT) $(TESTS)
+ifeq ($(TESTS),)
+	@echo "run: booting $(ARCH) under QEMU (TCG) for the pagescan demo (about a minute)"
+	@DEMO=1 NAME=$(ARCH)-demo sh scripts/run-guest.sh $(ARCH) $(OUT)
+else
+	@sh scripts/run-guest.sh $(ARCH) $(OUT) $(filter-out all,$(TESTS))
+endif
 
 shell: guest
 	@GUEST_SHELL=1 sh scripts/run-guest.sh $(ARCH) $(OUT)

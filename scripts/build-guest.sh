@@ -37,7 +37,15 @@ selftests() { # CROSS_COMPILE OUTPUT-DIR BINARY...
 	make -s -C "$tree/tools/testing/selftests/vm" ARCH="$arch" CROSS_COMPILE="$c" \
 		OUTPUT="$o" KHDR_INCLUDES="-isystem $out/usr/include" LDFLAGS=-static $targets
 }
-bins=$(awk '$3 !~ /\.32$/ {print $3}' "$root/tests/list" | sort -u)
+# The pagescan tool of TREE's tools/vm, built static in the tree (there is no
+# OUTPUT= there, hence -B and the move), its demo workload, tests and demo.
+make -s -B -C "$tree/tools/vm" CC="${cross}gcc" LDFLAGS=-static \
+	KHDR_INCLUDES="-isystem $out/usr/include" pagescan
+mv "$tree/tools/vm/pagescan" "$root/tests/"
+"${cross}gcc" -static -O2 -Wall -isystem "$out/usr/include" \
+	-o "$root/tests/pagescan-demo" guest/demo/pagescan-demo.c
+cp guest/demo/*.sh "$root/tests/"
+bins=$(awk '$3 !~ /\.32$/ {print $3}' "$root/tests/list" | sort -u | sed '/^pagescan/d')
 bins32=$(awk '$3 ~ /\.32$/ {sub(/\.32$/, "", $3); print $3}' "$root/tests/list" | sort -u)
 selftests "$cross" "$out/selftests" $bins
 selftests i686-linux-gnu- "$out/selftests-32" $bins32

@@ -23,6 +23,8 @@ results=$logs/$name.results
 append=
 [ $# -gt 0 ] && append="guest.only=$(echo "$@" | tr ' ' ,)"
 [ -n "${GUEST_SHELL:-}" ] && append="$append guest.shell"
+# DEMO=1: run the pagescan demo instead of the tests, print its output.
+[ -n "${DEMO:-}" ] && append="$append guest.demo"
 case $arch in
 x86_64)
 	qemu="qemu-system-x86_64 -M pc -cpu max"
@@ -74,6 +76,13 @@ awk -v arch="$name" -v logfile="$log" '
 		if (!done) verdict("FAIL", "guest did not finish: see " logfile)
 	}' "$log" >"$results"
 
+if [ -n "${DEMO:-}" ]; then
+	sed -n '/^# === demo begin/,/^# === demo end/{/^# === demo /!p}' "$log"
+	grep -q '^# === demo end rc=0' "$log" || echo "FAIL $name/demo (see $log)" >>"$results"
+	grep '^FAIL' "$results" || true
+	! grep -q '^FAIL' "$results"
+	exit
+fi
 awk '{ v = $1; $1 = ""; sub(/^ /, "")
 	printf "%s %d %s%s\n", v == "FAIL" ? "not ok" : "ok", NR, $0, v == "SKIP" && !/# *SKIP/ ? " # SKIP" : "" }' "$results"
 ! grep -q '^FAIL' "$results"
