@@ -40,7 +40,7 @@ start_demo() {
 }
 stop_demo() { kill $demo 2>/dev/null; wait $demo 2>/dev/null; }
 
-echo "1..18"
+echo "1..19"
 
 # 1-4: list, against the layout the demo reports in its expect-* lines.
 if start_demo -s -t 120 -r 64; then
@@ -142,7 +142,16 @@ else
 	notok "list: the table shows the VMAs of the layout with exactly their runs, sizes and categories"
 fi
 
-# 5: the pagemap comparison counts the same populated pages both ways.
+# 5: one region per call, resuming from walk_end each time: the same JSON.
+pagescan list --json --vec-len 1 $demo >$tmp/json1 2>$tmp/err
+if cmp -s $tmp/json $tmp/json1; then
+	ok "list --json --vec-len 1: resumed from walk_end after every region, same output"
+else
+	diff $tmp/json $tmp/json1 | head -n 20 | sed 's/^/# /'
+	notok "list --json --vec-len 1: resumed from walk_end after every region, same output"
+fi
+
+# 6: the pagemap comparison counts the same populated pages both ways.
 line=$(pagescan list --compare-pagemap $demo | tail -n 1)
 echo "# $line"
 a=$(echo "$line" | sed -n 's/.* read), \([0-9]*\) populated pages; PAGEMAP_SCAN: .* ms, \([0-9]*\) populated pages .*/\1 \2/p')
@@ -153,7 +162,7 @@ else
 fi
 stop_demo
 
-# 6-8: watch, on the demo writing its heap in bursts.
+# 7-9: watch, on the demo writing its heap in bursts.
 start_demo -t 60 -r 64 || true
 heap=$(awk '$1 == "heap" { print $2 }' $tmp/demo)
 soft_dirty=$(grep -c 'soft-dirty: yes' $tmp/demo)
@@ -197,7 +206,7 @@ else
 fi
 stop_demo
 
-# 9-18: bad arguments.
+# 10-19: bad arguments.
 expect_fail "no arguments: usage, exit 64" 64 "no mode given" pagescan
 expect_fail "unknown mode: exit 64" 64 "unknown mode 'lst'" pagescan lst 1
 expect_fail "list without PID: exit 64" 64 "expected one PID" pagescan list
@@ -212,5 +221,5 @@ expect_fail "list of a nonexistent PID: exit 66" 66 "no process with PID $pid" p
 expect_fail "list of PID 1 as an unprivileged user: exit 77" 77 \
 	"/proc/PID/pagemap of PID 1: Permission denied" pagescan-demo --run-as 65534 pagescan list 1
 
-[ $n = 18 ] || echo "# ran $n tests, planned 18"
+[ $n = 19 ] || echo "# ran $n tests, planned 19"
 [ $failed = 0 ]
