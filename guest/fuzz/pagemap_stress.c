@@ -4,15 +4,17 @@
  *
  * An area of NCHUNK 2 MiB chunks, each its own anonymous mapping registered
  * with an async write-protect userfaultfd. Threads:
- * - writers write runs of pages and then mark them dirty in user space;
+ * - writers write runs of pages and record, per page, the scan rounds
+ *   (epochs) in which the write began and ended;
  * - a mutator does MADV_DONTNEED/PAGEOUT/HUGEPAGE/NOHUGEPAGE/COLLAPSE,
  *   mprotect RO and back, mremap away and back, munmap + mmap, and fork;
- * - one GET+WP scanner: takes the dirty marks, then scans the whole area
- *   with PM_SCAN_WP_MATCHING (in random pieces, resuming at walk_end) and
- *   checks that every page marked dirty before the scan began is reported
- *   written. A page whose chunk was unmapped or moved meanwhile (its
- *   generation changed) is exempt; nothing else is (DONTNEED'd pages read
- *   as written, swapped and mprotected pages keep their state);
+ * - one GET+WP scanner: starts round r (epoch = r), then scans the whole
+ *   area with PM_SCAN_WP_MATCHING (in random pieces, resuming at walk_end).
+ *   A write that began in round e0 and had completed before round r began
+ *   must have been reported by one of the rounds e0..r: otherwise it is
+ *   lost. A page whose chunk was unmapped or moved since e0 is exempt;
+ *   nothing else is (DONTNEED'd pages read as written, swapped and
+ *   mprotected pages keep their state);
  * - GET scanners check the shape of every result (sorted, merged, in range,
  *   walk_end rules);
  * - a child process scans the parent from outside through
@@ -36,13 +38,13 @@
 static char *area;
 static int pm_fd, uffd;
 static pthread_rwlock_t lock[NCHUNK];
-static _Atomic unsigned char dirty[NPAGES];
-static _Atomic unsigned int gen[NCHUNK];
+static _Atomic uint64_t wrec[NPAGES];	/* last write: epoch begun << 32 | ended */
+static _Atomic uint32_t epoch = 1;	/* the GET+WP round in progress */
+static _Atomic uint32_t remap_epoch[NCHUNK];	/* last unmap/move of a chunk */
 static atomic_bool stop;
 static uint64_t seed;
 static double deadline;
 static unsigned int mut_mask = ~0u;	/* -m: which mutations (bits of op / 2) */
-static uint64_t round_no;
 
 static _Atomic uint64_t n_writes, n_wp_scans, n_wp_calls, n_get_scans, n_lost,
 	n_exempt, n_bad, n_mut[10], n_checked;
@@ -101,9 +103,12 @@ static void *writer(void *arg)
 		pthread_rwlock_rdlock(&lock[c]);
 		for (uint64_t i = first; i < first + n && i < CPAGES; i++) {
 			uint64_t pg = c * CPAGES + i;
+			uint32_t e0 = atomic_load(&epoch), e1;
 
 			*(volatile uint64_t *)(area + pg * PS + (trnd(&s) % 512) * 8) = s;
-			atomic_store_explicit(&dirty[pg], 1, memory_order_release);
+			atomic_thread_fence(memory_order_seq_cst);
+			e1 = atomic_load(&epoch);
+			atomic_store(&wrec[pg], (uint64_t)e0 << 32 | e1);
 			n_writes++;
 		}
 		pthread_rwlock_unlock(&lock[c]);
@@ -156,7 +161,7 @@ static void mutate_one(uint64_t *s)
 		if (!tmp)
 			tmp = mmap(NULL, CHUNK, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		pthread_rwlock_wrlock(&lock[c]);
-		gen[c]++;
+		remap_epoch[c] = atomic_load(&epoch);
 		if (mremap(area + c * CHUNK, CHUNK, CHUNK, MREMAP_MAYMOVE | MREMAP_FIXED,
 			   tmp) == MAP_FAILED ||
 		    mremap(tmp, CHUNK, CHUNK, MREMAP_MAYMOVE | MREMAP_FIXED,
@@ -171,15 +176,15 @@ static void mutate_one(uint64_t *s)
 				bad("register after mremap: %s", errname(e));
 			tmp = mmap(NULL, CHUNK, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		}
-		gen[c]++;
+		remap_epoch[c] = atomic_load(&epoch);
 		pthread_rwlock_unlock(&lock[c]);
 		n_mut[6]++;
 	} else if (op < 17) {
 		pthread_rwlock_wrlock(&lock[c]);
-		gen[c]++;
+		remap_epoch[c] = atomic_load(&epoch);
 		munmap(area + c * CHUNK, CHUNK);
 		chunk_map(c);
-		gen[c]++;
+		remap_epoch[c] = atomic_load(&epoch);
 		pthread_rwlock_unlock(&lock[c]);
 		n_mut[7]++;
 	} else {
@@ -255,29 +260,16 @@ static bool shape_ok(const struct pm_scan_arg *a, long r, const char *who)
 
 static void *wp_scanner(void *arg)
 {
-	static unsigned char before[NPAGES], seen[NPAGES], seen_prev[NPAGES];
-	static unsigned int gen0[NCHUNK], gen_prev[NCHUNK];
-	bool prev_ok = false;
+	static uint32_t last_rep[NPAGES];	/* last round that reported the page */
 	static struct page_region vec[NPAGES];
 	uint64_t s = seed ^ 0x5555;
+	uint32_t aborted = 0;			/* last round that did not finish */
 
 	(void)arg;
 	while (!stop) {
 		uint64_t addr = A(area), end = A(area) + AREA;
+		uint32_t r = atomic_fetch_add(&epoch, 1) + 1;
 
-		/*
-		 * A write marked dirty after the previous round took its marks
-		 * may have been reported (and protected) by that round already:
-		 * a page is lost only if neither that round nor this one
-		 * reported it.
-		 */
-		memcpy(seen_prev, seen, sizeof(seen));
-		memcpy(gen_prev, gen0, sizeof(gen0));
-		for (int c = 0; c < NCHUNK; c++)
-			gen0[c] = atomic_load(&gen[c]);
-		for (uint64_t i = 0; i < NPAGES; i++)
-			before[i] = atomic_exchange(&dirty[i], 0);
-		memset(seen, 0, sizeof(seen));
 		/* scan in random pieces, resuming at walk_end */
 		while (addr < end) {
 			struct pm_scan_arg a = {
@@ -288,53 +280,53 @@ static void *wp_scanner(void *arg)
 				.category_mask = PAGE_IS_WRITTEN,
 				.return_mask = PAGE_IS_WRITTEN,
 			};
-			long r = scan_fd(pm_fd, &a);
+			long n = scan_fd(pm_fd, &a);
 
 			n_wp_calls++;
-			if (!shape_ok(&a, r, "GET+WP"))
+			if (!shape_ok(&a, n, "GET+WP"))
 				goto next;
-			for (long i = 0; i < r; i++)
+			for (long i = 0; i < n; i++)
 				for (uint64_t p = vec[i].start; p < vec[i].end; p += PS)
-					seen[(p - A(area)) / PS] = 1;
+					last_rep[(p - A(area)) / PS] = r;
 			if (a.walk_end <= addr && a.walk_end != end) {
 				bad("GET+WP made no progress at %#llx", (unsigned long long)addr);
 				goto next;
 			}
 			addr = a.walk_end;
 		}
+		/* every write completed before round r began is reported by now */
 		for (uint64_t i = 0; i < NPAGES; i++) {
-			if (!before[i] || seen[i] || seen_prev[i])
+			uint64_t w = atomic_load(&wrec[i]);
+			uint32_t e0 = w >> 32, e1 = (uint32_t)w;
+
+			if (!w || e1 >= r || last_rep[i] >= e0)
 				continue;
-			if (!prev_ok ||
-			    atomic_load(&gen[i / CPAGES]) != gen_prev[i / CPAGES]) {
+			if (remap_epoch[i / CPAGES] >= e0 || aborted >= e0) {
 				n_exempt++;
+				atomic_compare_exchange_strong(&wrec[i], &w, 0);
 				continue;
 			}
 			n_lost++;
+			atomic_compare_exchange_strong(&wrec[i], &w, 0);
 			if (n_lost <= 4) {
-				struct page_region r = { 0 };
+				struct page_region pr = { 0 };
 				uint64_t e = 0, we;
 
 				scan_simple(pm_fd, A(area + i * PS), A(area + i * PS) + PS, 0,
-					    &r, 1, 0, 0, ALL_CATS, &we);
+					    &pr, 1, 0, 0, ALL_CATS, &we);
 				pagemap_read(pm_fd, A(area + i * PS), &e, 1);
-				bad("lost write in round %" PRIu64 ": page %" PRIu64 " (%p) written before the scan, not reported; now %#llx, pagemap %#llx",
-				    round_no, i, area + i * PS, (unsigned long long)r.categories,
-				    (unsigned long long)e);
+				bad("lost write: page %" PRIu64 " (%p) written in rounds %u-%u, not reported by rounds %u-%u (last %u); now %#llx, pagemap %#llx",
+				    i, area + i * PS, e0, e1, e0, r, last_rep[i],
+				    (unsigned long long)pr.categories, (unsigned long long)e);
 			}
 		}
 		n_checked++;
-		prev_ok = true;
-		round_no++;
 		n_wp_scans++;
 		usleep(trnd(&s) % 3000);
 		continue;
 next:
-		prev_ok = false;
-		memset(seen, 0, sizeof(seen));
-		round_no++;
+		aborted = r;
 		n_wp_scans++;
-		usleep(trnd(&s) % 3000);
 	}
 	return NULL;
 }
