@@ -46,7 +46,9 @@ selftests() { # CROSS_COMPILE OUTPUT-DIR BINARY...
 bins=$(awk '$3 !~ /\.32$/ {print $3}' "$root/tests/list" | sort -u)
 # The project's own guest programs (guest/fuzz), one static binary each.
 own=
-for b in $bins; do [ -f "guest/fuzz/$b.c" ] && own="$own $b"; done
+for b in $bins; do
+	if [ -f "guest/fuzz/$b.c" ]; then own="$own $b"; fi
+done
 for b in $own; do
 	"${cross}gcc" -O2 -Wall -static -pthread -isystem "$out/usr/include" \
 		-o "$root/tests/$b" "guest/fuzz/$b.c"
