@@ -2,7 +2,7 @@
 ARCH ?= x86_64
 OUT = build/out/$(ARCH)
 
-.PHONY: all deps base tree export kernel guest run shell check clean
+.PHONY: all deps base tree export kernel guest run shell check clean fuzz stress
 all: run
 
 STEP = sh scripts/step.sh
@@ -49,6 +49,14 @@ shell: guest
 # Every gate, both arches; ends with "N passed, N failed".
 check:
 	@sh scripts/check.sh
+
+# Long robustness runs on the debug kernel (VARIANT=x86_64 for the plain one):
+# make fuzz SEED=n ITER=n, make stress SECONDS=n.
+fuzz: deps build/linux
+	@SEED="$(SEED)" ITER="$(ITER)" VARIANT="$(VARIANT)" sh scripts/robust.sh fuzz
+
+stress: deps build/linux
+	@SEED="$(SEED)" SECONDS="$(SECONDS)" VARIANT="$(VARIANT)" sh scripts/robust.sh stress
 
 clean:
 	rm -rf build/out build/logs

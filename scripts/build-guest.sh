@@ -1,14 +1,17 @@
 #!/bin/sh
-# Usage: scripts/build-guest.sh ARCH [TREE [OUT]]
+# Usage: [NAME=variant] scripts/build-guest.sh ARCH [TREE [OUT]]
 # Build the static selftests that guest/tests.list (or $TESTS_LIST) names for
-# ARCH from TREE's tools/testing/selftests/vm against OUT/usr/include (the
-# headers build-kernel.sh installed), and pack them with busybox and
-# guest/init into OUT/initramfs.cpio.
+# ARCH (or for the variant NAME, e.g. x86_64-debug) from TREE's
+# tools/testing/selftests/vm against OUT/usr/include (the headers
+# build-kernel.sh installed), and pack them with busybox and guest/init into
+# OUT/initramfs.cpio. A BINARY with a source guest/fuzz/BINARY.c is built
+# from that file instead.
 set -eu
 arch=$1
 tree=${2:-build/linux}
 out=${3:-build/out/$arch}
 list=${TESTS_LIST:-guest/tests.list}
+variant=${NAME:-$arch}
 case $arch in
 x86_64) cross= busybox=/bin/busybox ;;
 arm64) cross=aarch64-linux-gnu- busybox=build/busybox-arm64/bin/busybox ;;
@@ -22,9 +25,12 @@ rm -rf "$root"
 mkdir -p "$root/bin" "$root/tests" "$root/proc" "$root/sys" "$root/dev" "$root/tmp" \
 	"$out/selftests" "$out/selftests-32"
 
-# The tests for this arch, without the ARCHES column.
+# The tests for this arch or variant, without the ARCHES column.
 grep -v '^[[:space:]]*\(#\|$\)' "$list" | while read -r arches rest; do
-	case ",$arches," in ,all,|*,"$arch",*) echo "$rest" ;; esac
+	case ",$arches," in
+	*,"!$variant",*) ;;
+	,all,*|*,"$arch",*|*,"$variant",*) echo "$rest" ;;
+	esac
 done >"$root/tests/list"
 
 # BINARY.32 is the 32-bit (i686) build of BINARY, for x86_64 guests.
@@ -37,15 +43,28 @@ selftests() { # CROSS_COMPILE OUTPUT-DIR BINARY...
 	make -s -C "$tree/tools/testing/selftests/vm" ARCH="$arch" CROSS_COMPILE="$c" \
 		OUTPUT="$o" KHDR_INCLUDES="-isystem $out/usr/include" LDFLAGS=-static $targets
 }
-# The pagescan tool of TREE's tools/vm, built static in the tree (there is no
-# OUTPUT= there, hence -B and the move), its demo workload, tests and demo.
-make -s -B -C "$tree/tools/vm" CC="${cross}gcc" LDFLAGS=-static \
-	KHDR_INCLUDES="-isystem $out/usr/include" pagescan
-mv "$tree/tools/vm/pagescan" "$root/tests/"
-"${cross}gcc" -static -O2 -Wall -isystem "$out/usr/include" \
-	-o "$root/tests/pagescan-demo" guest/demo/pagescan-demo.c
-cp guest/demo/*.sh "$root/tests/"
+# The pagescan tool of TREE's tools/vm (when the tree has it), built static in
+# the tree (there is no OUTPUT= there, hence -B and the move), its demo
+# workload, tests and demo.
+if [ -f "$tree/tools/vm/pagescan.c" ]; then
+	make -s -B -C "$tree/tools/vm" CC="${cross}gcc" LDFLAGS=-static \
+		KHDR_INCLUDES="-isystem $out/usr/include" pagescan
+	mv "$tree/tools/vm/pagescan" "$root/tests/"
+	"${cross}gcc" -static -O2 -Wall -isystem "$out/usr/include" \
+		-o "$root/tests/pagescan-demo" guest/demo/pagescan-demo.c
+	cp guest/demo/*.sh "$root/tests/"
+fi
 bins=$(awk '$3 !~ /\.32$/ {print $3}' "$root/tests/list" | sort -u | sed '/^pagescan/d')
+# The project's own guest programs (guest/fuzz), one static binary each.
+own=
+for b in $bins; do
+	if [ -f "guest/fuzz/$b.c" ]; then own="$own $b"; fi
+done
+for b in $own; do
+	"${cross}gcc" -O2 -Wall -static -pthread -isystem "$out/usr/include" \
+		-o "$root/tests/$b" "guest/fuzz/$b.c"
+done
+bins=$(for b in $bins; do [ -f "guest/fuzz/$b.c" ] || echo "$b"; done)
 bins32=$(awk '$3 ~ /\.32$/ {sub(/\.32$/, "", $3); print $3}' "$root/tests/list" | sort -u)
 selftests "$cross" "$out/selftests" $bins
 selftests i686-linux-gnu- "$out/selftests-32" $bins32

@@ -67,7 +67,7 @@ if [ -d build/linux/.git ]; then
 		[ "$v" = "$arch" ] || extra=config/${v#*-}.config
 		out=build/out/$v
 		if step "build-$v" env EXTRA_CONFIG="$extra" sh scripts/build-kernel.sh "$arch" build/linux "$out" &&
-			step "tests-$v" sh scripts/build-guest.sh "$arch" build/linux "$out"; then
+			step "tests-$v" env NAME="$v" sh scripts/build-guest.sh "$arch" build/linux "$out"; then
 			result "build-$v" PASS "$v/kernel and tests build"
 			s=$(date +%s)
 			NAME=$v sh scripts/run-guest.sh "$arch" "$out" >"build/logs/step-guest-$v.log" 2>&1

@@ -5,6 +5,10 @@
 # instead of that warning, each new file must fall in a MAINTAINERS section
 # (other than THE REST) of build/linux.
 set -u
+# checkpatch runs scripts/spdxcheck.py with the python3 on PATH; Debian's
+# has the ply and git modules it needs (scripts/deps.sh), a pyenv one may not.
+PATH=/usr/bin:$PATH
+export PATH
 tmp=$(mktemp)
 for p in $(grep -v '^[[:space:]]*\(#\|$\)' patches/series); do
 	case $p in *cover-letter*) continue ;; esac

@@ -1,0 +1,32 @@
+#!/bin/sh
+# Usage: [VARIANT=x86_64-debug] [SEED=n] [ITER=n] [SECONDS=n] scripts/robust.sh fuzz|stress
+# make fuzz / make stress: build the kernel VARIANT (default the debug one,
+# x86_64 for the plain kernel) and boot it with only pagemap_fuzz (SEED,
+# ITER iterations, default a random seed and 1000000) or pagemap_stress
+# (SECONDS, default 600). Logs: build/logs/VARIANT-fuzz.log (or -stress).
+set -eu
+what=$1
+variant=${VARIANT:-x86_64-debug}
+arch=${variant%%-*}
+extra=
+[ "$variant" = "$arch" ] || extra=config/${variant#*-}.config
+out=build/out/$variant
+seed=${SEED:-$(date +%s)}
+case $what in
+fuzz)
+	iter=${ITER:-1000000}
+	limit=${LIMIT:-36000}
+	cmd="pagemap_fuzz -s $seed -n $iter -t $limit -v" ;;
+stress)
+	secs=${SECONDS:-600}
+	limit=$((secs + 300))
+	cmd="pagemap_stress -s $seed -t $secs" ;;
+*) echo "robust: fuzz or stress" >&2; exit 2 ;;
+esac
+mkdir -p build
+list=build/$what.list
+echo "all pagemap_$what-long $((limit + 60)) $cmd" >"$list"
+echo "robust: $variant: $cmd"
+EXTRA_CONFIG="$extra" sh scripts/build-kernel.sh "$arch" build/linux "$out"
+TESTS_LIST=$list NAME=$variant sh scripts/build-guest.sh "$arch" build/linux "$out"
+GUEST_TIMEOUT=$((limit + 600)) NAME=$variant-$what sh scripts/run-guest.sh "$arch" "$out"
