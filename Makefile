@@ -39,5 +39,11 @@ shell: guest
 check:
 	@sh scripts/check.sh
 
+# 0-day style gates (scripts/matrix.sh): arch x option build matrix, W=1,
+# LLVM, sparse, coccinelle, bisectability. STEPS="builds warnings bisect".
+.PHONY: matrix
+matrix: deps build/linux
+	@sh scripts/matrix.sh $(STEPS)
+
 clean:
 	rm -rf build/out build/logs
