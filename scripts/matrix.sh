@@ -75,14 +75,14 @@ off() {
 # kbuild NAME ARCH TREE OUT EXTRA TARGETS ARGS: one build, logged in
 # $mlog/NAME.log, its normalized warnings in $mlog/NAME.warn.
 kbuild() {
-	n=$1
-	s=$(date +%s)
+	kn=$1
+	ks=$(date +%s)
 	EXTRA_CONFIG=$5 TARGETS=$6 KMAKE_ARGS=$7 sh scripts/build-kernel.sh "$2" "$3" "$4" \
-		>"$mlog/$n.log" 2>&1
-	r=$?
-	norm <"$mlog/$n.log" >"$mlog/$n.warn"
-	echo "$n: exit $r, $(wc -l <"$mlog/$n.warn") warnings, $(($(date +%s) - s)) s" >>"$mlog/times"
-	return $r
+		>"$mlog/$kn.log" 2>&1
+	kr=$?
+	norm <"$mlog/$kn.log" >"$mlog/$kn.warn"
+	echo "$kn: exit $kr, $(wc -l <"$mlog/$kn.warn") warnings, $(($(date +%s) - ks)) s" >>"$mlog/times"
+	return $kr
 }
 # tobjs OUT: the touched objects OUT's config builds.
 tobjs() {
@@ -208,13 +208,17 @@ wcell() {
 
 step_warnings() {
 	echo "gate (touched objects, series vs base)  result"
-	wcell w1-gcc-x86_64 x86_64 "W=1"
-	wcell w1-gcc-i386 i386 "W=1"
-	wcell w1-llvm-x86_64 x86_64 "LLVM=1 W=1" link
-	wcell w1-llvm-i386 i386 "LLVM=1 W=1"
-	wcell sparse-x86_64 x86_64 "C=2"
-	# Every semantic patch of scripts/coccinelle on each touched file.
-	wcell coccicheck-x86_64 x86_64 "C=2 CHECK=$top/$base/scripts/coccicheck MODE=report"
+	for g in ${MATRIX_GATES:-w1-gcc-x86_64 w1-gcc-i386 w1-llvm-x86_64 w1-llvm-i386 sparse-x86_64 coccicheck-x86_64}; do
+		case $g in
+		w1-gcc-*) wcell "$g" "${g#w1-gcc-}" "W=1" ;;
+		# x86_64 with clang is also linked.
+		w1-llvm-x86_64) wcell "$g" x86_64 "LLVM=1 W=1" link ;;
+		w1-llvm-*) wcell "$g" "${g#w1-llvm-}" "LLVM=1 W=1" ;;
+		sparse-*) wcell "$g" "${g#sparse-}" "C=2" ;;
+		# Every semantic patch of scripts/coccinelle on each touched file.
+		coccicheck-*) wcell "$g" "${g#coccicheck-}" "C=2 CHECK=$top/$base/scripts/coccicheck MODE=report" ;;
+		esac
+	done
 }
 
 # Every prefix of the series, in a worktree laid out like build/linux and
@@ -277,10 +281,10 @@ fail=0
 for s in $steps; do
 	res=build/logs/matrix-$s.results
 	: >"$res"
-	t=$(date +%s)
+	t0=$(date +%s)
 	echo "matrix: $s"
 	"step_$s" | tee "build/logs/matrix-$s.txt"
-	echo "matrix: $s took $(($(date +%s) - t)) s"
+	echo "matrix: $s took $(($(date +%s) - t0)) s"
 	grep -q '^FAIL' "$res" && fail=1
 done
 exit $fail
