@@ -226,6 +226,8 @@ step_warnings() {
 step_bisect() {
 	wt=build/bisect/linux
 	out=build/bisect/out/x86_64
+	# A worktree of an earlier build/linux (make tree makes it anew) is stale.
+	{ [ -f "$wt/.git" ] && git -C "$wt" rev-parse -q --verify HEAD >/dev/null 2>&1; } || rm -rf "$wt"
 	if [ ! -d "$wt" ]; then
 		mkdir -p build/bisect
 		git -C "$tree" worktree prune
@@ -272,7 +274,6 @@ step_bisect() {
 		fi
 		printf '%2d  %-60s build PASS, tests: %s\n' "$k" "$subj" "$tests"
 	done
-	git -C "$wt" checkout -q --detach base
 }
 
 [ -d "$tree/.git" ] && [ -d "$base" ] || { echo "matrix: needs build/linux and build/base (make tree)" >&2; exit 1; }
