@@ -190,6 +190,11 @@ wcell() {
 		EXTRA_CONFIG= TARGETS=olddefconfig KMAKE_ARGS=$args sh scripts/build-kernel.sh "$a" "$src" "$out" \
 			>"$mlog/$t-$n.log" 2>&1 || { r=FAIL; continue; }
 		targets=$(tobjs "$out")
+		# coccinelle does not follow the changed headers: only the changed
+		# .c files can get a new report (it is the slow one).
+		case $args in *coccicheck*)
+			targets=$(for o in $targets; do echo "$changed" | grep -qx "${o%.o}.c" && echo "$o"; done) ;;
+		esac
 		for o in $targets; do rm -f "$out/$o"; done
 		[ "${4:-}" = link ] && [ $t = linux ] && targets="$targets vmlinux"
 		kbuild "$t-$n" "$a" "$src" "$out" "" "$targets" "$args" || r=FAIL
