@@ -58,5 +58,11 @@ fuzz: deps build/linux
 stress: deps build/linux
 	@SEED="$(SEED)" SECONDS="$(SECONDS)" VARIANT="$(VARIANT)" sh scripts/robust.sh stress
 
+# 0-day style gates (scripts/matrix.sh): arch x option build matrix, W=1,
+# LLVM, sparse, coccinelle, bisectability. STEPS="builds warnings bisect".
+.PHONY: matrix
+matrix: deps build/linux
+	@sh scripts/matrix.sh $(STEPS)
+
 clean:
 	rm -rf build/out build/logs

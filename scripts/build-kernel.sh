@@ -4,6 +4,8 @@
 # fragments]) and build the kernel in TREE (default build/linux) out of tree in OUT
 # (default build/out/ARCH). Fails, naming them, if options the fragments ask
 # for did not come out as asked. Leaves OUT/boot-image and the UAPI headers in OUT/usr.
+# TARGETS="vmlinux mm/memory.o ..." builds only those (no image, no headers);
+# KMAKE_ARGS (e.g. "W=1", "LLVM=1", "C=2") are passed to every make.
 set -eu
 arch=$1
 top=$(pwd)
@@ -12,7 +14,13 @@ out=${3:-build/out/$arch}
 case $arch in
 x86_64) karch=x86_64 cross= image=arch/x86/boot/bzImage ;;
 arm64) karch=arm64 cross=aarch64-linux-gnu- image=arch/arm64/boot/Image ;;
-*) echo "build-kernel: unknown arch '$arch' (x86_64, arm64)" >&2; exit 2 ;;
+# Build matrix only (scripts/matrix.sh): no guests for these.
+i386) karch=i386 cross= image= ;;
+arm) karch=arm cross=arm-linux-gnueabihf- image= ;;
+riscv64) karch=riscv cross=riscv64-linux-gnu- image= ;;
+powerpc64le) karch=powerpc cross=powerpc64le-linux-gnu- image= ;;
+s390x) karch=s390 cross=s390x-linux-gnu- image= ;;
+*) echo "build-kernel: unknown arch '$arch' (x86_64, arm64, i386, arm, riscv64, powerpc64le, s390x)" >&2; exit 2 ;;
 esac
 frags="$top/config/common.config $top/config/$arch.config"
 for f in ${EXTRA_CONFIG:-}; do frags="$frags $top/$f"; done
@@ -27,7 +35,7 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 jobs=$(($(nproc) + 1))
 kmake() {
-	make -s -C "$tree" O="$out" ARCH="$karch" CROSS_COMPILE="$cross" CC="$cc" \
+	make -s -C "$tree" O="$out" ARCH="$karch" CROSS_COMPILE="$cross" CC="$cc" ${KMAKE_ARGS:-} \
 		KBUILD_BUILD_TIMESTAMP=0 KBUILD_BUILD_USER=build KBUILD_BUILD_HOST=build "$@"
 }
 
@@ -59,6 +67,10 @@ if [ -n "$missing" ]; then
 	exit 1
 fi
 
+if [ -n "${TARGETS:-}" ]; then
+	kmake -j"$jobs" $TARGETS
+	exit 0
+fi
 kmake -j"$jobs"
 kmake headers_install INSTALL_HDR_PATH="$out/usr" >/dev/null
 cp "$out/$image" "$out/boot-image"

@@ -78,6 +78,13 @@ if [ -d build/linux/.git ]; then
 			result "build-$v" FAIL "$v/kernel and tests build"
 		fi
 	done
+	# 0-day style gates (scripts/matrix.sh), each cell a result line.
+	for ms in ${MATRIX_STEPS-builds warnings bisect}; do
+		step "matrix-$ms" sh scripts/matrix.sh "$ms" ||
+			grep -q '^FAIL' "build/logs/matrix-$ms.results" 2>/dev/null ||
+			result matrix FAIL "matrix $ms ran"
+		sed 's/^/  /' "build/logs/matrix-$ms.txt" 2>/dev/null
+	done
 fi
 
 echo "check: results (all in build/logs/):"
