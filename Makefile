@@ -39,5 +39,14 @@ shell: guest
 check:
 	@sh scripts/check.sh
 
+# Benchmarks: ours vs mainline 6.12 vs the unpatched base, in one run
+# (README.md, "Benchmarks"). Never fails on a number.
+.PHONY: bench bench-deps
+bench-deps:
+	@sh scripts/bench-deps.sh
+
+bench: deps base build/linux bench-deps
+	@sh scripts/bench.sh
+
 clean:
 	rm -rf build/out build/logs
