@@ -9,6 +9,7 @@
 # our kernel, i.e. an old interface against PAGEMAP_SCAN / async WP.
 set -eu
 dir=$1
+rm -f "$dir"/*.dat "$dir"/*.dat2 "$dir"/*.png
 cat "$dir"/raw/ours-*.log "$dir"/raw/ref-*.log "$dir"/raw/base-*.log 2>/dev/null |
 	grep '^# guest:' | sort -u >"$dir/guests.txt" || true
 for k in ours ref base; do
@@ -67,7 +68,7 @@ END {
 		printf "%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,\"%s\"\n", key, u, om, ol, oh, rm, rl, rh, bm, bl, bh, rr, br, first, descr[key] >csv
 		printf "%s {\"case\": %s, \"unit\": %s, \"description\": %s,\n  \"ours\": {\"median\": %s, \"min\": %s, \"max\": %s},\n  \"mainline\": {\"median\": %s, \"min\": %s, \"max\": %s},\n  \"base\": {\"median\": %s, \"min\": %s, \"max\": %s},\n  \"mainline_over_ours\": %s, \"base_over_ours\": %s, \"ours_over_first_of_case\": %s}\n", (i > 1 ? "," : ""), jstr(key), jstr(u), jstr(descr[key]), jnum(om), jnum(ol), jnum(oh), jnum(rm), jnum(rl), jnum(rh), jnum(bm), jnum(bl), jnum(bh), jnum(rr), jnum(br), jnum(first) >json
 		M[key] = om; R[key] = rm; B[key] = bm
-		if (key ~ /^sparse-[0-9]+T\/scan$/) { t = key; sub(/^sparse-/, "", t); sub(/T.*/, "", t); print t, (om == "n/a" ? "NaN" : om), (rm == "n/a" ? "NaN" : rm) >sweep }
+		if (key ~ /^sparse(1024)?-[0-9]+T\/scan$/) { t = key; sub(/^sparse(1024)?-/, "", t); sub(/T.*/, "", t); print t, (om == "n/a" ? "NaN" : om), (rm == "n/a" ? "NaN" : rm) >(key ~ /1024/ ? sweep "2" : sweep) }
 		if (rr != "n/a" || br != "n/a") print jstr(key), (rr == "n/a" ? "NaN" : rr), (br == "n/a" ? "NaN" : br) >rat
 	}
 	print "]" >json
@@ -85,7 +86,8 @@ END {
 	t1(ratio(M["sparse-16T/pagemap-read"], M["sparse-16T/scan"]), ">=", 100, "sparse 16 TiB: pagemap read / PAGEMAP_SCAN")
 	t1(ratio(M["gww-4k-1%/softdirty"], M["gww-4k-1%/get+wp"]), ">=", 10, "1 %-written: soft-dirty / GET+WP")
 	t1(ratio(M["dense-4k/scan"], M["dense-4k/mincore"]), "<=", 1.5, "dense GET: PAGEMAP_SCAN / mincore")
-	t1(ratio(M["sparse-64T/scan"], M["sparse-1T/scan"]), "<=", 2, "sparse cost 64 TiB / 1 TiB")
+	t1(ratio(M["sparse1024-64T/scan"], M["sparse1024-1T/scan"]), "<=", 2, "sparse cost 64 TiB / 1 TiB, same 1024 pages")
+	t1(ratio(M["sparse-64T/scan"] / 65536, M["sparse-1T/scan"] / 1024), "<=", 2, "sparse 1 page/GiB: cost per page 64 / 1 TiB")
 	for (i = 1; i <= nk; i++) {
 		key = order[i]
 		if (key !~ /^(fault-|mprotect-|uffd-sync)/ || M[key] == "n/a" || B[key] == "n/a") continue
@@ -106,14 +108,16 @@ if command -v gnuplot >/dev/null && [ -s "$dir/sparse.dat" ]; then
 	gnuplot <<EOF || echo "bench-report: gnuplot failed (no plots)"
 set terminal png size 800,500
 set output "$dir/sparse.png"
-set title "PAGEMAP_SCAN(PRESENT) over a sparse mapping, one page per GiB"
+set title "PAGEMAP_SCAN(PRESENT) over a sparse mapping"
 set logscale xy
 set xlabel "mapping size (TiB)"
 set ylabel "ms per call (median)"
 set key left top
 set xtics (1, 4, 16, 64)
-plot "$dir/sparse.dat" using 1:2 with linespoints title "ours (6.1 + series)", \
-     "$dir/sparse.dat" using 1:3 with linespoints title "mainline 6.12"
+plot "$dir/sparse.dat" using 1:2 with linespoints title "ours, 1 page/GiB", \
+     "$dir/sparse.dat" using 1:3 with linespoints title "mainline 6.12, 1 page/GiB", \
+     "$dir/sparse.dat2" using 1:2 with linespoints title "ours, 1024 pages", \
+     "$dir/sparse.dat2" using 1:3 with linespoints title "mainline 6.12, 1024 pages"
 set output "$dir/ratios.png"
 set terminal png size 1400,700
 unset logscale

@@ -72,7 +72,7 @@ while [ $r -le "$rounds" ]; do
 		timeout "$limit" qemu-system-x86_64 -M pc -cpu max -smp 2 -m 2G -nographic -no-reboot \
 			-kernel "$(out_of $k)/boot-image" -initrd "$dir/initramfs.cpio" \
 			-append "panic=-1 console=ttyS0 bench.reps=$reps $only" </dev/null 2>&1 |
-			tr -d '\r' >"$log" || true
+			tr -d "\r" >"$log" || true
 		grep -q '^# === bench end' "$log" || echo "bench: $k guest did not finish, see $log"
 		echo "bench: $k guest took $(($(date +%s) - t0)) s"
 	done
