@@ -108,7 +108,7 @@ if command -v gnuplot >/dev/null && [ -s "$dir/sparse.dat" ]; then
 	gnuplot <<EOF || echo "bench-report: gnuplot failed (no plots)"
 set terminal png size 800,500
 set output "$dir/sparse.png"
-set title "PAGEMAP_SCAN(PRESENT) over a sparse mapping"
+set title "PAGEMAP_SCAN(PRESENT) over a sparse mapping" noenhanced
 set logscale xy
 set xlabel "mapping size (TiB)"
 set ylabel "ms per call (median)"
@@ -119,13 +119,14 @@ plot "$dir/sparse.dat" using 1:2 with linespoints title "ours, 1 page/GiB", \
      "$dir/sparse.dat2" using 1:2 with linespoints title "ours, 1024 pages", \
      "$dir/sparse.dat2" using 1:3 with linespoints title "mainline 6.12, 1024 pages"
 set output "$dir/ratios.png"
-set terminal png size 1400,700
+set terminal png size 1600,800
 unset logscale
 set logscale y
 set title "times slower than ours (median; > 1: ours is faster)"
 unset xlabel
 set ylabel "ratio"
-set xtics rotate by -60 font ",8"
+set xtics rotate by -60 font ",8" noenhanced
+set bmargin 18
 set style data histograms
 set style fill solid 0.8
 set key right top
