@@ -64,5 +64,14 @@ stress: deps build/linux
 matrix: deps build/linux
 	@sh scripts/matrix.sh $(STEPS)
 
+# Benchmarks: ours vs mainline 6.12 vs the unpatched base, in one run
+# (README.md, "Benchmarks"). Never fails on a number.
+.PHONY: bench bench-deps
+bench-deps:
+	@sh scripts/bench-deps.sh
+
+bench: deps base build/linux bench-deps
+	@sh scripts/bench.sh
+
 clean:
 	rm -rf build/out build/logs

@@ -1,0 +1,83 @@
+#!/bin/sh
+# make bench: build three x86_64 kernels from the same config fragments -- ours
+# (build/linux), mainline's reference (Debian linux-source-6.12, unmodified, in
+# build/ref) and the unpatched base (build/base) -- boot each in the same QEMU
+# settings as scripts/run-guest.sh with bench/pagemap_bench as the only
+# program, BENCH_ROUNDS times interleaved (ours, ref, base, ours, ...), and
+# report: table on stdout, build/bench/results.{csv,json,txt}, *.png.
+# BENCH_REPS: repetitions per case in each guest; BENCH_CASES: case prefixes.
+# Benchmarks report; a number never fails this script.
+set -eu
+top=$(pwd)
+dir=build/bench
+rounds=${BENCH_ROUNDS:-1}
+reps=${BENCH_REPS:-5}
+cases=${BENCH_CASES:-}
+kernels=${BENCH_KERNELS:-ours ref base}
+limit=${GUEST_TIMEOUT:-1800}
+start=$(date +%s)
+mkdir -p "$dir/raw"
+
+sh scripts/bench-deps.sh
+
+# Mainline's reference: the Debian package's tarball as it is.
+ref=build/ref
+reftar=/usr/src/linux-source-6.12.tar.xz
+if [ ! -f "$ref/.bench-ref" ] || [ "$(cat "$ref/.bench-ref")" != "$(ls -l "$reftar")" ]; then
+	echo "bench: extracting $reftar into $ref"
+	rm -rf "$ref" "$ref.tmp"
+	mkdir -p "$ref.tmp"
+	tar -xJf "$reftar" -C "$ref.tmp" --strip-components=1
+	ls -l "$reftar" >"$ref.tmp/.bench-ref"
+	mv "$ref.tmp" "$ref"
+fi
+
+tree_of() {
+	case $1 in ours) echo build/linux ;; ref) echo "$ref" ;; base) echo build/base ;; esac
+}
+out_of() {
+	case $1 in ours) echo build/out/x86_64 ;; *) echo "build/out/$1" ;; esac
+}
+for k in $kernels; do
+	echo "bench: building the $k kernel ($(tree_of $k) -> $(out_of $k))"
+	t0=$(date +%s)
+	sh scripts/build-kernel.sh x86_64 "$(tree_of $k)" "$(out_of $k)"
+	echo "bench: $k kernel built in $(($(date +%s) - t0)) s: $(cat "$(out_of $k)/include/config/kernel.release")"
+done
+
+# One static binary for all three, against the newest UAPI headers (6.12's);
+# it finds out at run time what each kernel has.
+hdr=$(out_of ref)/usr/include
+[ -f "$hdr/linux/fs.h" ] || hdr=$(out_of ours)/usr/include
+root=$dir/initramfs
+rm -rf "$root"
+mkdir -p "$root/bin" "$root/proc" "$root/sys" "$root/dev" "$root/tmp"
+gcc -O2 -Wall -static -pthread -isystem "$hdr" -o "$dir/pagemap_bench" bench/pagemap_bench.c
+cp "$dir/pagemap_bench" "$root/pagemap_bench"
+cp /bin/busybox "$root/bin/busybox"
+ln -s busybox "$root/bin/sh"
+cp bench/init "$root/init"
+chmod +x "$root/init"
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$dir/initramfs.cpio"
+
+rm -f "$dir"/raw/*.log
+r=1
+while [ $r -le "$rounds" ]; do
+	for k in $kernels; do
+		log=$dir/raw/$k-$r.log
+		echo "bench: round $r/$rounds, $k kernel"
+		t0=$(date +%s)
+		only=
+		[ -z "$cases" ] || only="bench.only=$(echo $cases | tr ' ' ,)"
+		timeout "$limit" qemu-system-x86_64 -M pc -cpu max -smp 2 -m 2G -nographic -no-reboot \
+			-kernel "$(out_of $k)/boot-image" -initrd "$dir/initramfs.cpio" \
+			-append "panic=-1 console=ttyS0 bench.reps=$reps $only" </dev/null 2>&1 |
+			tr -d "\r" >"$log" || true
+		grep -q '^# === bench end' "$log" || echo "bench: $k guest did not finish, see $log"
+		echo "bench: $k guest took $(($(date +%s) - t0)) s"
+	done
+	r=$((r + 1))
+done
+
+sh scripts/bench-report.sh "$dir"
+echo "bench: make bench took $(($(date +%s) - start)) s"
