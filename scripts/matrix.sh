@@ -198,6 +198,12 @@ wcell() {
 		for o in $targets; do rm -f "$out/$o"; done
 		[ "${4:-}" = link ] && [ $t = linux ] && targets="$targets vmlinux"
 		kbuild "$t-$n" "$a" "$src" "$out" "" "$targets" "$args" || r=FAIL
+		# The link also builds files the base side does not: of those,
+		# only warnings located in files the series changes count.
+		if [ "${4:-}" = link ] && [ $t = linux ]; then
+			ours "$mlog/$t-$n.warn" >"$mlog/$t-$n.ours"
+			cp "$mlog/$t-$n.ours" "$mlog/$t-$n.warn"
+		fi
 	done
 	unset CROSS_CC
 	if [ $r = FAIL ]; then
