@@ -66,11 +66,8 @@ matrix: deps build/linux
 
 # Benchmarks: ours vs mainline 6.12 vs the unpatched base, in one run
 # (README.md, "Benchmarks"). Never fails on a number.
-.PHONY: bench bench-deps
-bench-deps:
-	@sh scripts/bench-deps.sh
-
-bench: deps base build/linux bench-deps
+.PHONY: bench
+bench: deps base build/linux
 	@sh scripts/bench.sh
 
 clean:

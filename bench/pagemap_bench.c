@@ -387,89 +387,83 @@ static int cmp_double(const void *a, const void *b)
 
 /* ---- 1. sparse ---- */
 
-static void case_sparse(void)
+/* pagemap read and mincore over @len at @p, timed over a window and scaled. */
+static void sparse_baselines(char *p, uint64_t len)
+{
+	const uint64_t window = 16 * GiB;
+	double s[MAXS];
+	int i;
+
+	desc("sparse-16T/pagemap-read",
+	     "read /proc/self/pagemap for the same 16 TiB: timed over a %llu GiB window, scaled x%llu (cost is linear: one entry per page)",
+	     (unsigned long long)(window / GiB), (unsigned long long)(len / window));
+	for (i = 0; i < reps; i++) {
+		uint64_t t0 = now_ns();
+
+		pagemap_count(p, window, PM_PRESENT, 1);
+		s[i] = (now_ns() - t0) / 1e6 * (len / window);
+	}
+	result("sparse-16T/pagemap-read", "ms", s, reps);
+	desc("sparse-16T/mincore",
+	     "mincore() for the same 16 TiB: timed over a %llu GiB window, scaled x%llu (linear)",
+	     (unsigned long long)(window / GiB), (unsigned long long)(len / window));
+	for (i = 0; i < reps; i++) {
+		uint64_t t0 = now_ns();
+
+		mincore_count(p, window);
+		s[i] = (now_ns() - t0) / 1e6 * (len / window);
+	}
+	result("sparse-16T/mincore", "ms", s, reps);
+}
+
+/*
+ * PAGEMAP_SCAN(PRESENT) over growing MAP_NORESERVE reservations with single
+ * 4K pages written: @per_gib 0 keeps the same 1024 pages spread ever thinner
+ * (what holes cost), 1 writes one page per GiB (cost per page as it grows).
+ */
+static void sparse_sweep(int per_gib)
 {
 	static const int tib[] = { 1, 4, 16, 64 };
-	const uint64_t window = 16 * GiB;
 	double s[MAXS];
 	char key[64];
 	int t, i, n;
 
-	/* The same 1024 pages spread over a growing reservation: what holes cost. */
 	for (t = 0; t < 4; t++) {
 		uint64_t len = tib[t] * TiB;
+		long pages = per_gib ? tib[t] * 1024L : 1024;
 		char *p;
 
-		snprintf(key, sizeof(key), "sparse1024-%dT/scan", tib[t]);
+		snprintf(key, sizeof(key), per_gib ? "sparse-%dT/scan" : "sparse1024-%dT/scan", tib[t]);
 		if (!want(key))
 			continue;
-		desc(key, "PAGEMAP_SCAN(PRESENT) over a %d TiB MAP_NORESERVE mapping with 1024 4K pages written, one per %d GiB",
-		     tib[t], tib[t]);
+		desc(key, "PAGEMAP_SCAN(PRESENT) over a %d TiB MAP_NORESERVE mapping, %ld 4K pages written, one per %llu GiB",
+		     tib[t], pages, (unsigned long long)(len / pages / GiB));
 		if (!have_scan) {
 			na(key, "ms", no_scan);
 			continue;
 		}
 		p = map(len, PROT_READ | PROT_WRITE, 0, 0);
-		touch(p, len, len / 1024);
-		for (i = 0; i < reps; i++) {
-			uint64_t t0 = now_ns();
-
-			scan_all(p, len, 0, PAGE_IS_PRESENT);
-			s[i] = (now_ns() - t0) / 1e6;
-		}
-		result(key, "ms", s, reps);
-		munmap(p, len);
-	}
-
-	for (t = 0; t < 4; t++) {
-		uint64_t len = tib[t] * TiB;
-		char *p;
-
-		snprintf(key, sizeof(key), "sparse-%dT/scan", tib[t]);
-		if (!want(key))
-			continue;
-		desc(key, "PAGEMAP_SCAN(PRESENT) over a %d TiB MAP_NORESERVE mapping, one 4K page written per GiB (%d pages)",
-		     tib[t], tib[t] * 1024);
-		if (!have_scan) {
-			na(key, "ms", no_scan);
-			continue;
-		}
-		p = map(len, PROT_READ | PROT_WRITE, 0, 0);
-		touch(p, len, GiB);
-		n = tib[t] == 64 && reps > 3 ? 3 : reps;
+		touch(p, len, len / pages);
+		n = per_gib && tib[t] == 64 && reps > 3 ? 3 : reps;
 		for (i = 0; i < n; i++) {
 			uint64_t t0 = now_ns();
 			long r = scan_all(p, len, 0, PAGE_IS_PRESENT);
 
 			s[i] = (now_ns() - t0) / 1e6;
-			if (r != tib[t] * 1024)
-				printf("# %s: %ld regions, expected %d\n", key, r, tib[t] * 1024);
+			if (r != pages)
+				printf("# %s: %ld regions, expected %ld\n", key, r, pages);
 		}
 		result(key, "ms", s, n);
-		if (tib[t] == 16) {
-			snprintf(key, sizeof(key), "sparse-16T/pagemap-read");
-			desc(key, "read /proc/self/pagemap for the same 16 TiB: timed over a %llu GiB window, scaled x%llu (cost is linear: one entry per page)",
-			     (unsigned long long)(window / GiB), (unsigned long long)(len / window));
-			for (i = 0; i < reps; i++) {
-				uint64_t t0 = now_ns();
-
-				pagemap_count(p, window, PM_PRESENT, 1);
-				s[i] = (now_ns() - t0) / 1e6 * (len / window);
-			}
-			result(key, "ms", s, reps);
-			snprintf(key, sizeof(key), "sparse-16T/mincore");
-			desc(key, "mincore() for the same 16 TiB: timed over a %llu GiB window, scaled x%llu (linear)",
-			     (unsigned long long)(window / GiB), (unsigned long long)(len / window));
-			for (i = 0; i < reps; i++) {
-				uint64_t t0 = now_ns();
-
-				mincore_count(p, window);
-				s[i] = (now_ns() - t0) / 1e6 * (len / window);
-			}
-			result(key, "ms", s, reps);
-		}
+		if (per_gib && tib[t] == 16)
+			sparse_baselines(p, len);
 		munmap(p, len);
 	}
+}
+
+static void case_sparse(void)
+{
+	sparse_sweep(0);
+	sparse_sweep(1);
 }
 
 /* ---- 2./4. GetWriteWatch-style tracking ---- */

@@ -5,7 +5,8 @@
 # settings as scripts/run-guest.sh with bench/pagemap_bench as the only
 # program, BENCH_ROUNDS times interleaved (ours, ref, base, ours, ...), and
 # report: table on stdout, build/bench/results.{csv,json,txt}, *.png.
-# BENCH_REPS: repetitions per case in each guest; BENCH_CASES: case prefixes.
+# BENCH_REPS: repetitions per case in each guest; BENCH_CASES: case prefixes;
+# BENCH_ICOUNT: case prefixes also counted in guest instructions ("" skips).
 # Benchmarks report; a number never fails this script.
 set -eu
 top=$(pwd)
@@ -18,7 +19,8 @@ limit=${GUEST_TIMEOUT:-1800}
 start=$(date +%s)
 mkdir -p "$dir/raw"
 
-sh scripts/bench-deps.sh
+# Only make bench needs these: the reference kernel source and gnuplot.
+sh scripts/deps.sh linux-source-6.12 gnuplot-nox
 
 # Mainline's reference: the Debian package's tarball as it is.
 ref=build/ref
@@ -35,13 +37,15 @@ fi
 tree_of() {
 	case $1 in ours) echo build/linux ;; ref) echo "$ref" ;; base) echo build/base ;; esac
 }
+# Out dirs of their own: config/bench.config (-O2, SLUB) on top of the guest
+# fragments, and make check's build/out/x86_64 stays as it is.
 out_of() {
-	case $1 in ours) echo build/out/x86_64 ;; *) echo "build/out/$1" ;; esac
+	echo "build/out/bench-$1"
 }
 for k in $kernels; do
 	echo "bench: building the $k kernel ($(tree_of $k) -> $(out_of $k))"
 	t0=$(date +%s)
-	sh scripts/build-kernel.sh x86_64 "$(tree_of $k)" "$(out_of $k)"
+	EXTRA_CONFIG=config/bench.config sh scripts/build-kernel.sh x86_64 "$(tree_of $k)" "$(out_of $k)"
 	echo "bench: $k kernel built in $(($(date +%s) - t0)) s: $(cat "$(out_of $k)/include/config/kernel.release")"
 done
 
@@ -60,24 +64,45 @@ cp bench/init "$root/init"
 chmod +x "$root/init"
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$dir/initramfs.cpio"
 
-rm -f "$dir"/raw/*.log
+# bench_guest KERNEL LOG CASES QEMU-ARGS...: boot KERNEL with pagemap_bench
+# running CASES (all if empty), console output in LOG.
+bench_guest() {
+	k=$1 log=$2 only=
+	[ -z "$3" ] || only="bench.only=$(echo $3 | tr ' ' ,)"
+	shift 3
+	t0=$(date +%s)
+	timeout "$limit" qemu-system-x86_64 -M pc -cpu max -m 2G -nographic -no-reboot "$@" \
+		-kernel "$(out_of $k)/boot-image" -initrd "$dir/initramfs.cpio" \
+		-append "panic=-1 console=ttyS0 bench.reps=$reps $only" </dev/null 2>&1 |
+		tr -d "\r" >"$log" || true
+	grep -q '^# === bench end' "$log" || echo "bench: $k guest did not finish, see $log"
+	echo "bench: $k guest took $(($(date +%s) - t0)) s"
+}
+
+rm -f "$dir"/raw/*.log "$dir"/raw/*.out
 r=1
 while [ $r -le "$rounds" ]; do
 	for k in $kernels; do
-		log=$dir/raw/$k-$r.log
 		echo "bench: round $r/$rounds, $k kernel"
-		t0=$(date +%s)
-		only=
-		[ -z "$cases" ] || only="bench.only=$(echo $cases | tr ' ' ,)"
-		timeout "$limit" qemu-system-x86_64 -M pc -cpu max -smp 2 -m 2G -nographic -no-reboot \
-			-kernel "$(out_of $k)/boot-image" -initrd "$dir/initramfs.cpio" \
-			-append "panic=-1 console=ttyS0 bench.reps=$reps $only" </dev/null 2>&1 |
-			tr -d "\r" >"$log" || true
-		grep -q '^# === bench end' "$log" || echo "bench: $k guest did not finish, see $log"
-		echo "bench: $k guest took $(($(date +%s) - t0)) s"
+		bench_guest "$k" "$dir/raw/$k-$r.log" "$cases" -smp 2
 	done
 	r=$((r + 1))
 done
+
+# Instruction counts: once more per kernel with one vCPU and -icount shift=0,
+# where the guest clock advances 1 ns per guest instruction. The same cases
+# then report instructions (rows KEY@insn; ns -> insn, us -> kinsn), which
+# host load and TCG's translation costs do not move.
+icases=${BENCH_ICOUNT-fault mprotect wp-first-write uffd-sync-wp}
+if [ -n "$icases" ]; then
+	for k in $kernels; do
+		echo "bench: instruction counts, $k kernel"
+		bench_guest "$k" "$dir/raw/$k-icount.out" "$icases" -smp 1 -icount shift=0
+		sed -e '/^R [^ ]* faults /d' -e 's#^\([RD]\) \([^ ]*\)#\1 \2@insn#' \
+			-e 's#^\(R [^ ]*\) ns #\1 insn #' -e 's#^\(R [^ ]*\) us #\1 kinsn #' \
+			"$dir/raw/$k-icount.out" >"$dir/raw/$k-icount.log"
+	done
+fi
 
 sh scripts/bench-report.sh "$dir"
 echo "bench: make bench took $(($(date +%s) - start)) s"
