@@ -91,7 +91,7 @@ done
 
 # Instruction counts: once more per kernel with one vCPU and -icount shift=0,
 # where the guest clock advances 1 ns per guest instruction. The same cases
-# then report instructions (rows KEY@insn; ns -> insn, us -> kinsn), which
+# then report instructions (rows KEY@insn; ns, us, ms -> insn, kinsn, Minsn), which
 # host load and TCG's translation costs do not move.
 icases=${BENCH_ICOUNT-fault mprotect wp-first-write uffd-sync-wp}
 if [ -n "$icases" ]; then
@@ -100,7 +100,7 @@ if [ -n "$icases" ]; then
 		bench_guest "$k" "$dir/raw/$k-icount.out" "$icases" -smp 1 -icount shift=0
 		sed -e '/^R [^ ]* faults /d' -e 's#^\([RD]\) \([^ ]*\)#\1 \2@insn#' \
 			-e 's#^\(R [^ ]*\) ns #\1 insn #' -e 's#^\(R [^ ]*\) us #\1 kinsn #' \
-			"$dir/raw/$k-icount.out" >"$dir/raw/$k-icount.log"
+			-e 's#^\(R [^ ]*\) ms #\1 Minsn #' "$dir/raw/$k-icount.out" >"$dir/raw/$k-icount.log"
 	done
 fi
 
