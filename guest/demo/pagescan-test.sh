@@ -113,7 +113,7 @@ same() {
 	fi
 }
 
-echo "1..52"
+echo "1..53"
 
 # 1-6: list of the whole process, against the layout the demo reports in
 # its expect-* lines.  A reservation of 2^28 pages, for the pagemap cap.
@@ -244,7 +244,7 @@ a=$(echo "$l" | sed -n 's/^same query via .* ms for 134217728 entries (1G read, 
 	grep -q "^pagescan: --compare-pagemap: the VMAs hold [0-9]* pages; comparing over the first 134217728 only (1G of pagemap entries)$" $tmp/err
 check "list --compare-pagemap: warns, reads only 2^27 entries; both ways find the same ${a% *} populated pages"
 
-# 7-17: the range, filter, max-pages and summary options, exact output.
+# 7-18: the range, filter, max-pages and summary options, exact output.
 U= W= S=
 [ "$async" = 1 ] && U=" uffd-wp-async" W=" written"
 [ "$sd" = 1 ] && S=" soft-dirty"
@@ -265,6 +265,18 @@ note() { [ "$1" = 1 ] || line "$hidden"; }
 } >$tmp/want
 same "list -a ADDR,END: the pages of the range only, bounds rounded out to pages" \
 	pagescan list -a $(hex $((heap + 8 * page + 5))),$(hex $((heap + 39 * page + 7))) $demo
+
+# A byte range across a page boundary: both pages.
+{
+	head_lines 1 $((2 * page)) 1
+	vma $((heap + 15 * page)) $((heap + 17 * page)) "rw-p [anon]$U"
+	run $((heap + 15 * page)) $((heap + 16 * page)) "present"
+	run $((heap + 16 * page)) $((heap + 17 * page)) "present$W$S"
+	line "total: 2 populated pages ($(sz $((2 * page)))), present 2, swapped 0, written $((hw / 16)), file 0, huge 0, zero-page 0, soft-dirty $((hs / 16))"
+	note $async
+} >$tmp/want
+same "list -a ADDR+SIZE: 2 bytes across a page boundary are 2 pages" \
+	pagescan list -a $(hex $((heap + 16 * page - 1)))+2 $demo
 
 # The heap pages the demo's own write tracking counts as not written.
 {
@@ -438,7 +450,7 @@ same "list --json --summary -m 5: the summary of the first 5 pages, and where it
 	pagescan list --json --summary -m 5 -a $(hex $chunk0)+$((16 * page)) $demo
 stop_demo
 
-# 18-23: watch, on the demo writing its heap in bursts, tracking its own
+# 19-24: watch, on the demo writing its heap in bursts, tracking its own
 # writes (GetWriteWatch with reset) where it can, paging out and mapping.
 start_demo -t 120 -r 64 || true
 heap=$(addr heap)
@@ -504,7 +516,7 @@ else
 fi
 stop_demo
 
-# 24-27: a write tracker in the target while pagescan watch runs against it.
+# 25-28: a write tracker in the target while pagescan watch runs against it.
 # The default watch takes nothing from it; the modes that reset tracking do.
 # track KIND MODE-ARGS...: $tr (the tracker's totals), $lines (watch's
 # interval lines while it ran), $alive (watch ran until the target ended).
@@ -573,7 +585,7 @@ for kind in uffd soft-dirty; do
 	check "$what in the target misses $(tr_missed) of its $(tr_written) writes while pagescan watch $mode runs"
 done
 
-# 28-52: bad arguments and help.
+# 29-53: bad arguments and help.
 expect_fail "no arguments: exit 64" 64 "no mode given" pagescan
 expect_fail "unknown mode: exit 64" 64 "unknown mode 'lst'" pagescan lst 1
 expect_fail "list without PID: exit 64" 64 "list: expected one PID, got 0 arguments" pagescan list
@@ -620,5 +632,5 @@ done
 [ $rc -eq 0 ] && [ ! -s $tmp/err ] && [ -z "$bad" ] && [ "$(pagescan list -h)" = "$(cat $tmp/help)" ]
 check "-h: exit 0, every option explained, the two that change PID marked${bad:+; missing$bad}"
 
-[ $n = 52 ] || echo "# ran $n tests, planned 52"
+[ $n = 53 ] || echo "# ran $n tests, planned 53"
 [ $failed = 0 ]
