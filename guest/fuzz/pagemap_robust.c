@@ -270,11 +270,18 @@ static int t_wp_no_output_partial_huge(void)
 	}
 	CHECK(!uffd_reg(uffd, A(h), HPS, UFFDIO_REGISTER_MODE_WP), "register hugetlb");
 	h[0] = 1;
+	/* Starting inside it: the page is skipped, the walk goes on to the end */
 	r = scan_simple(pm_fd, A(h) + 16 * PS, A(h) + 48 * PS, PM_SCAN_WP_MATCHING,
 			NULL, 0, 0, 0, 0, &we);
-	CHECK(r == 0 && we == A(h) + 16 * PS, "partial hugetlb: %ld walk_end %#llx", r,
+	CHECK(r == 0 && we == A(h) + 48 * PS, "hugetlb, start inside: %ld walk_end %#llx", r,
 	      (unsigned long long)we);
-	CHECK(cats(h) & PAGE_IS_WRITTEN, "partial hugetlb got protected");
+	CHECK(cats(h) & PAGE_IS_WRITTEN, "hugetlb, start inside: got protected");
+	/* Ending inside it: not protected, the walk stops at its start */
+	r = scan_simple(pm_fd, A(h), A(h) + 48 * PS, PM_SCAN_WP_MATCHING,
+			NULL, 0, 0, 0, 0, &we);
+	CHECK(r == 0 && we == A(h), "hugetlb, end inside: %ld walk_end %#llx", r,
+	      (unsigned long long)we);
+	CHECK(cats(h) & PAGE_IS_WRITTEN, "hugetlb, end inside: got protected");
 	r = scan_simple(pm_fd, A(h), A(h) + HPS, PM_SCAN_WP_MATCHING, NULL, 0, 0, 0, 0, &we);
 	CHECK(r == 0 && we == A(h) + HPS && !(cats(h) & PAGE_IS_WRITTEN), "whole hugetlb");
 	munmap(h, HPS);
@@ -618,14 +625,14 @@ static int t_perm_wp_ptrace_read(void)
 	return T_PASS;
 }
 
-/* An fd of a process that is gone: ESRCH, nothing written */
+/* An fd of a process that is gone: ESRCH, walk_end at start, vec untouched */
 static int t_perm_gone(void)
 {
 	pid_t pid = fork();
 	char path[64];
 	struct page_region v[2];
 	struct pm_scan_arg a = {
-		.size = sizeof(a), .start = 0, .end = 1ULL << 30, .vec = A(v),
+		.size = sizeof(a), .start = 1ULL << 20, .end = 1ULL << 30, .vec = A(v),
 		.vec_len = 2, .walk_end = 77, .return_mask = ALL_CATS,
 	};
 	int fd;
@@ -642,7 +649,7 @@ static int t_perm_gone(void)
 	CHECK(fd >= 0, "open");
 	memset(v, 0xa5, sizeof(v));
 	r = scan_fd(fd, &a);
-	CHECK(r == -ESRCH && a.walk_end == 77, "%s walk_end %llu", errname(r),
+	CHECK(r == -ESRCH && a.walk_end == 1ULL << 20, "%s walk_end %#llx", errname(r),
 	      (unsigned long long)a.walk_end);
 	for (size_t i = 0; i < sizeof(v); i++)
 		CHECK(((unsigned char *)v)[i] == 0xa5, "vec written");
@@ -669,7 +676,7 @@ static const struct {
 	{ "base: split of a hugetlb VMA (rmap lock)", t_hugetlb_split, false },
 	{ "perm: another user's pagemap cannot be opened", t_perm_other_user, false },
 	{ "perm: ptrace-read WP leaves VMAs not registered async alone", t_perm_wp_ptrace_read, true },
-	{ "perm: pagemap of an exited process: ESRCH, nothing written", t_perm_gone, false },
+	{ "perm: pagemap of an exited process: ESRCH, walk_end at start", t_perm_gone, false },
 };
 
 int main(void)
