@@ -71,6 +71,15 @@ selftests i686-linux-gnu- "$out/selftests-32" $bins32
 for b in $bins; do cp "$out/selftests/$b" "$root/tests/"; done
 for b in $bins32; do cp "$out/selftests-32/$b" "$root/tests/$b.32"; done
 
+# An empty ext4 file system for /init to put on a zram disk (and on pmem for
+# DAX): 128 MiB, 4 KiB blocks, allocations aligned to 2 MiB (stripe) so that
+# DAX can map PMDs; gzip keeps the initramfs small.
+img=$out/ext4.img
+rm -f "$img"
+PATH=$PATH:/sbin:/usr/sbin mkfs.ext4 -q -F -b 4096 -m 0 -J size=4 -E stride=512,stripe_width=512 "$img" 128M >/dev/null
+gzip -9 -c "$img" >"$root/tests/ext4.img.gz"
+rm -f "$img"
+
 cp "$busybox" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
 cp guest/init "$root/init"

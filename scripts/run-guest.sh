@@ -25,16 +25,21 @@ append=
 [ -n "${GUEST_SHELL:-}" ] && append="$append guest.shell"
 # DEMO=1: run the pagescan demo instead of the tests, print its output.
 [ -n "${DEMO:-}" ] && append="$append guest.demo"
+# Every guest: one 1 GiB hugetlb page reserved at boot (the 1 GiB cases), a
+# virtual frame buffer (/dev/fb0, a VM_MIXEDMAP mapping); x86_64 also 256 MiB
+# of legacy pmem (/dev/pmem0, for DAX) below the 3 GiB that -M pc maps low.
+mem=4G
+append="hugepagesz=1G hugepages=1 video=vfb: $append"
 case $arch in
 x86_64)
 	qemu="qemu-system-x86_64 -M pc -cpu max"
-	append="console=ttyS0 $append" ;;
+	append="console=ttyS0 memmap=256M!2816M $append" ;;
 arm64)
 	qemu="qemu-system-aarch64 -M virt -cpu max,pauth-impdef=on"
 	append="console=ttyAMA0 $append" ;;
 *) echo "run-guest: unknown arch '$arch'" >&2; exit 2 ;;
 esac
-set -- $qemu -smp 2 -m 2G -nographic -no-reboot -kernel "$out/boot-image" \
+set -- $qemu -smp 2 -m $mem -nographic -no-reboot -kernel "$out/boot-image" \
 	-initrd "$out/initramfs.cpio" -append "panic=-1 $append"
 
 if [ -n "${GUEST_SHELL:-}" ]; then
