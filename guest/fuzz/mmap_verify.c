@@ -323,16 +323,24 @@ int main(int argc, char **argv)
 		uint64_t x = rnd64(&s);
 
 		/* a small vec now and then: many calls resuming at walk_end */
+		struct job *j = &jobs[(x >> 8) % njobs];
+
 		round_once(vec, x % 4 ? fsize / PS + 1 : 1 + x % 16);
-		if (x % 5 == 0) {
-			struct job *j = &jobs[(x >> 8) % njobs];
+		if (x % 3 == 0) {
 			uint64_t off = ((x >> 16) % (fsize / PS)) * PS;
 
 			msync(j->map + off, fsize - off, (x >> 40) % 2 ? MS_SYNC : MS_ASYNC);
 			n_msync++;
 		}
-		if (x % 23 == 0) {
-			/* drop every protection; the next round reports all */
+		if (x % 4 == 1) {
+			/*
+			 * Clean a whole file (its ptes read-only for
+			 * write-notify), then drop every protection: later
+			 * writes must still dirty their pages through
+			 * ->page_mkwrite, or fsync misses them. The next
+			 * round reports every page.
+			 */
+			msync(j->map, fsize, MS_SYNC);
 			if (!rearm())
 				break;
 			n_rearm++;
