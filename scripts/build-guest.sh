@@ -54,7 +54,7 @@ if [ -f "$tree/tools/vm/pagescan.c" ]; then
 		-o "$root/tests/pagescan-demo" guest/demo/pagescan-demo.c
 	cp guest/demo/*.sh "$root/tests/"
 fi
-bins=$(awk '$3 !~ /\.32$/ {print $3}' "$root/tests/list" | sort -u | sed '/^pagescan/d')
+bins=$(awk '$3 !~ /\.32$/ {print $3}' "$root/tests/list" | sort -u | sed '/^pagescan/d; /\.sh$/d')
 # The project's own guest programs (guest/fuzz), one static binary each.
 own=
 for b in $bins; do
@@ -70,6 +70,30 @@ selftests "$cross" "$out/selftests" $bins
 selftests i686-linux-gnu- "$out/selftests-32" $bins32
 for b in $bins; do cp "$out/selftests/$b" "$root/tests/"; done
 for b in $bins32; do cp "$out/selftests-32/$b" "$root/tests/$b.32"; done
+
+# Workload scripts (guest/workloads); stress-ng, when the list names its
+# script, is Debian's dynamic binary: copy it with its libraries (x86_64,
+# the host's own; about 33 MB).
+cp guest/workloads/*.sh "$root/tests/"
+if grep -q 'stress-ng' "$root/tests/list" && [ "$arch" = x86_64 ]; then
+	sng=$(command -v stress-ng) ||
+		{ echo "build-guest: no stress-ng; run 'make deps'" >&2; exit 1; }
+	cp "$sng" "$root/bin/"
+	ldd "$sng" | awk '$(NF - 1) ~ /^\// { print $(NF - 1) } $1 ~ /^\// { print $1 }' |
+		while read -r lib; do
+			mkdir -p "$root$(dirname "$lib")"
+			cp -L "$lib" "$root$lib"
+		done
+fi
+
+# An empty ext4 file system for /init to put on a zram disk (and on pmem for
+# DAX): 128 MiB, 4 KiB blocks, allocations aligned to 2 MiB (stripe) so that
+# DAX can map PMDs; gzip keeps the initramfs small.
+img=$out/ext4.img
+rm -f "$img"
+PATH=$PATH:/sbin:/usr/sbin mkfs.ext4 -q -F -b 4096 -m 0 -J size=4 -E stride=512,stripe_width=512 "$img" 128M >/dev/null
+gzip -9 -c "$img" >"$root/tests/ext4.img.gz"
+rm -f "$img"
 
 cp "$busybox" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"

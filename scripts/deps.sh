@@ -7,7 +7,7 @@ set -eu
 pkgs="build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils kmod
 git perl python3 python3-ply python3-git ccache sparse qemu-system-x86 qemu-system-arm
 gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-i686-linux-gnu libc6-dev-i386-cross
-busybox-static
+busybox-static e2fsprogs stress-ng
 gcc-arm-linux-gnueabihf gcc-riscv64-linux-gnu gcc-powerpc64le-linux-gnu gcc-s390x-linux-gnu
 clang lld llvm coccinelle $*"
 sudo=

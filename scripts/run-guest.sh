@@ -25,16 +25,24 @@ append=
 [ -n "${GUEST_SHELL:-}" ] && append="$append guest.shell"
 # DEMO=1: run the pagescan demo instead of the tests, print its output.
 [ -n "${DEMO:-}" ] && append="$append guest.demo"
+# Every guest: one 1 GiB hugetlb page reserved at boot (the 1 GiB cases), a
+# virtual frame buffer (/dev/fb0, a VM_MIXEDMAP mapping); x86_64 also 256 MiB
+# of legacy pmem (/dev/pmem0, for DAX) at 2.5 GiB. -M pc maps 3 GiB low and
+# the rest from 4 GiB; a gigantic page needs a free, aligned GiB at boot, and
+# the only one is at 4 GiB (the initrd sits below 2 GiB, pmem in the third,
+# early allocations at the top), hence 5G.
+mem=5G
+append="hugepagesz=1G hugepages=1 video=vfb: $append"
 case $arch in
 x86_64)
 	qemu="qemu-system-x86_64 -M pc -cpu max"
-	append="console=ttyS0 $append" ;;
+	append="console=ttyS0 memmap=256M!2560M $append" ;;
 arm64)
 	qemu="qemu-system-aarch64 -M virt -cpu max,pauth-impdef=on"
 	append="console=ttyAMA0 $append" ;;
 *) echo "run-guest: unknown arch '$arch'" >&2; exit 2 ;;
 esac
-set -- $qemu -smp 2 -m 2G -nographic -no-reboot -kernel "$out/boot-image" \
+set -- $qemu -smp 2 -m $mem -nographic -no-reboot -kernel "$out/boot-image" \
 	-initrd "$out/initramfs.cpio" -append "panic=-1 $append"
 
 if [ -n "${GUEST_SHELL:-}" ]; then

@@ -2,7 +2,9 @@
 /*
  * pagemap_fuzz: random PAGEMAP_SCAN and userfaultfd calls over a process
  * whose memory is a random, periodically re-made mix of anonymous, THP,
- * hugetlb, shmem, file, swapped, zero-page, PROT_NONE and async-registered
+ * hugetlb, shmem, shmem THP, file (tmpfs, ramfs, and where the guest has
+ * them ext4 shared/private, file THP and DAX), VM_PFNMAP (/dev/mem),
+ * VM_MIXEDMAP (/dev/fb0), swapped, zero-page, PROT_NONE and async-registered
  * ranges. Every call is checked against ../shared/SPEC.md:
  *
  * - the errno of an invalid argument is computed from the input, in the
@@ -37,9 +39,22 @@
 #define VEC_CAP		(VEC_PAGES * PS / 24)
 
 enum kind { K_ANON, K_THP, K_HUGETLB, K_SHMEM, K_FILE_PRIV, K_FILE_SHARED,
-	    K_PROTNONE, NKINDS };
+	    K_PROTNONE, K_SHMEM_THP, K_EXT4_SHARED, K_EXT4_PRIV, K_FILE_THP,
+	    K_DAX, K_PFNMAP, K_MIXEDMAP, NKINDS };
 static const char *const kind_name[] = { "anon", "thp", "hugetlb", "shmem",
-	"file-private(ramfs)", "file-shared(tmpfs)", "prot-none" };
+	"file-private(ramfs)", "file-shared(tmpfs)", "prot-none", "shmem-thp",
+	"ext4-shared", "ext4-private", "file-thp", "dax", "pfnmap(/dev/mem)",
+	"mixedmap(/dev/fb0)" };
+
+/*
+ * What the guest offers (-1: not there; those kinds fall back to anon):
+ * a file on ext4, a read-only one for file THP, a file on a DAX mount,
+ * /dev/mem with the PFN of a page of ours, and the vfb frame buffer.
+ */
+#define EXT4_DIR	"/mnt/ext4"
+#define DAX_DIR		"/mnt/dax"
+static int ext4_fd = -1, fthp_fd = -1, dax_fd = -1, mem_fd = -1, fb_fd = -1;
+static uint64_t mem_off;
 
 struct slot {
 	uint64_t start, len;
@@ -190,6 +205,51 @@ static void slot_make(int i)
 		s->len = pages * PS;
 		p = mmap((void *)base, s->len, prot, flags | MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 		break;
+	case K_SHMEM_THP:	/* a memfd, MADV_HUGEPAGE */
+		s->len = (1 + rn(2)) * HPS;
+		{
+			int fd = memfd_create("pagemap_fuzz", 0);
+
+			if (fd >= 0 && !ftruncate(fd, s->len))
+				p = mmap((void *)base, s->len, prot,
+					 flags | MAP_SHARED, fd, 0);
+			if (fd >= 0)
+				close(fd);
+		}
+		if (p != MAP_FAILED)
+			madvise(p, s->len, MADV_HUGEPAGE);
+		break;
+	case K_FILE_THP:	/* a read-only ext4 file, collapsed */
+	case K_DAX:
+		s->len = 2 * HPS;
+		if ((s->kind == K_DAX ? dax_fd : fthp_fd) >= 0)
+			p = mmap((void *)base, s->len,
+				 prot | (s->kind == K_FILE_THP ? PROT_EXEC : 0),
+				 flags | (s->kind == K_DAX ? MAP_SHARED : MAP_PRIVATE),
+				 s->kind == K_DAX ? dax_fd : fthp_fd, 0);
+		if (p != MAP_FAILED && s->kind == K_FILE_THP) {
+			for (off = 0; off < s->len; off += PS)
+				(void)*(volatile char *)((char *)p + off);
+			madvise(p, s->len, MADV_COLLAPSE);
+		}
+		break;
+	case K_PFNMAP:
+		s->len = PS;
+		if (mem_fd >= 0)
+			p = mmap((void *)base, s->len, prot, flags | MAP_SHARED,
+				 mem_fd, mem_off);
+		break;
+	case K_EXT4_SHARED:
+	case K_EXT4_PRIV:
+	case K_MIXEDMAP:
+		base += rn(512) * PS;
+		off = rn(64);
+		s->len = (1 + rn(64 - off)) * PS;
+		if ((s->kind == K_MIXEDMAP ? fb_fd : ext4_fd) >= 0)
+			p = mmap((void *)base, s->len, prot,
+				 flags | (s->kind == K_EXT4_PRIV ? MAP_PRIVATE : MAP_SHARED),
+				 s->kind == K_MIXEDMAP ? fb_fd : ext4_fd, off * PS);
+		break;
 	case K_FILE_PRIV:	/* the binary itself: a non-shmem file */
 	case K_FILE_SHARED:	/* a tmpfs file */
 		base += rn(512) * PS;
@@ -203,6 +263,13 @@ static void slot_make(int i)
 	default:
 		break;
 	}
+	if (p == MAP_FAILED && s->kind >= K_SHMEM_THP) {
+		/* not in this guest: plain anon */
+		s->kind = K_ANON;
+		s->len = pages * PS;
+		p = mmap((void *)(base & ~(HPS - 1)), s->len, prot,
+			 flags | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	}
 	if (p == MAP_FAILED) {
 		note("slot %d: mmap %s: %s", i, kind_name[s->kind], strerror(errno));
 		return;
@@ -212,7 +279,9 @@ static void slot_make(int i)
 	n_remake++;
 
 	/* Populate: write, read (zero page), leave empty */
-	if (s->kind == K_THP || s->kind == K_HUGETLB) {
+	if (s->kind == K_FILE_THP) {
+		/* writes would COW the THP away: read it (done above) */
+	} else if (s->kind == K_THP || s->kind == K_HUGETLB || s->kind == K_SHMEM_THP) {
 		for (off = 0; off < s->len; off += HPS)
 			if (!one_in(4))
 				touch_pages(s, off, HPS, one_in(3) ? 0 : 1);
@@ -227,9 +296,18 @@ static void slot_make(int i)
 	if (uffd >= 0 && one_in(2)) {
 		int e = uffd_reg(uffd, s->start, s->len, UFFDIO_REGISTER_MODE_WP);
 
-		if (e)
+		/* [ours] DAX, VM_PFNMAP and VM_MIXEDMAP are refused */
+		bool refused = s->kind == K_DAX || s->kind == K_PFNMAP ||
+			       s->kind == K_MIXEDMAP;
+
+		if (refused && e != -EINVAL) {
+			printf("# FAIL seed=%" PRIu64 " iter=%" PRIu64 ": register %s: %s, want EINVAL\n",
+			       seed, iter, kind_name[s->kind], errname(e));
+			failures++;
+		} else if (e && !refused) {
 			note("slot %d: register %s: %s", i, kind_name[s->kind], errname(e));
-		else
+		}
+		if (!e)
 			s->async = true;
 		if (s->async && one_in(2))
 			uffd_wp(uffd, s->start, s->len, UFFDIO_WRITEPROTECT_MODE_WP);
@@ -1011,9 +1089,10 @@ wp:
 /* userfaultfd: API, REGISTER, WRITEPROTECT */
 
 enum ukind { U_ANON, U_SHMEM, U_TMPFILE, U_EXE_PRIV, U_EXE_SHARED_RO, U_HUGETLB,
-	     NUKINDS };
+	     U_EXT4_SHARED, U_DAX, U_PFNMAP, U_MIXEDMAP, NUKINDS };
 static const char *const ukind_name[] = { "anon", "shmem", "tmpfile-shared",
-	"ramfs-private", "ramfs-shared-ro", "hugetlb" };
+	"ramfs-private", "ramfs-shared-ro", "hugetlb", "ext4-shared", "dax",
+	"pfnmap(/dev/mem)", "mixedmap(/dev/fb0)" };
 
 static void ufail(const char *what, uint64_t x, uint64_t y, uint64_t z, long got,
 		  long want)
@@ -1030,6 +1109,9 @@ static bool can_userfault(enum ukind k, uint64_t mode, bool async)
 	bool shmem = k == U_SHMEM || k == U_TMPFILE;
 
 	if ((mode & UFFDIO_REGISTER_MODE_MINOR) && !shmem && k != U_HUGETLB)
+		return false;
+	/* [ours] never: their fault handlers cannot resolve a marker */
+	if (k == U_DAX || k == U_PFNMAP || k == U_MIXEDMAP)
 		return false;
 	if (async && mode == UFFDIO_REGISTER_MODE_WP)
 		return true;
@@ -1115,8 +1197,27 @@ static void fuzz_uffd_one(void)
 		p = mmap((void *)base, maplen, PROT_READ | PROT_WRITE,
 			 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
 		break;
+	case U_EXT4_SHARED:
+	case U_DAX:
+	case U_MIXEDMAP:
+		fd2 = k == U_EXT4_SHARED ? ext4_fd : k == U_DAX ? dax_fd : fb_fd;
+		if (fd2 >= 0)
+			p = mmap((void *)base, maplen, PROT_READ | PROT_WRITE,
+				 MAP_FIXED | MAP_SHARED, fd2, 0);
+		break;
+	case U_PFNMAP:
+		maplen = PS;
+		if (mem_fd >= 0)
+			p = mmap((void *)base, maplen, PROT_READ | PROT_WRITE,
+				 MAP_FIXED | MAP_SHARED, mem_fd, mem_off);
+		break;
 	default:
 		break;
+	}
+	if (p == MAP_FAILED && k >= U_EXT4_SHARED) {
+		k = U_ANON;	/* not in this guest */
+		p = mmap((void *)base, maplen, PROT_READ | PROT_WRITE,
+			 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	}
 	if (p == MAP_FAILED)
 		goto out;
@@ -1279,6 +1380,62 @@ static int open_ramfs_file(void)
 	return open(path, O_RDONLY);
 }
 
+/* A file of @len bytes in @dir, written; opened read-only if @ro */
+static int open_dir_file(const char *dir, const char *name, uint64_t len, bool ro)
+{
+	char path[128], page[PS];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		return -1;
+	memset(page, 0x3c, sizeof(page));
+	for (uint64_t o = 0; o < len; o += PS)
+		if (pwrite(fd, page, PS, o) != PS) {
+			close(fd);
+			return -1;
+		}
+	fsync(fd);
+	if (ro) {
+		close(fd);
+		fd = open(path, O_RDONLY);
+	}
+	unlink(path);
+	return fd;
+}
+
+/* The memory types the guest may offer (see ext4_fd and the others) */
+static void open_memtypes(void)
+{
+	static char *pinned;
+	uint64_t e = 0;
+
+	if (!access(EXT4_DIR, W_OK)) {
+		ext4_fd = open_dir_file(EXT4_DIR, "pagemap_fuzz.shared", 64 * PS, false);
+		fthp_fd = open_dir_file(EXT4_DIR, "pagemap_fuzz.thp", 2 * HPS, true);
+	}
+	if (!access(DAX_DIR, W_OK))
+		dax_fd = open_dir_file(DAX_DIR, "pagemap_fuzz.dax", 2 * HPS, false);
+	/* /dev/mem over a locked page of ours: the PFN pagemap shows root */
+	pinned = mmap(NULL, PS, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		      -1, 0);
+	if (pinned != MAP_FAILED) {
+		pinned[0] = 1;
+		mlock(pinned, PS);
+		pagemap_read(pm_fd, A(pinned), &e, 1);
+	}
+	if (e & PM_PFN_MASK) {
+		mem_fd = open("/dev/mem", O_RDWR | O_SYNC);
+		mem_off = (e & PM_PFN_MASK) * PS;
+	}
+	fb_fd = open("/dev/fb0", O_RDWR);
+	note("memory types: ext4 %s, file THP %s, DAX %s, /dev/mem %s, /dev/fb0 %s",
+	     ext4_fd >= 0 ? "yes" : "no", fthp_fd >= 0 ? "yes" : "no",
+	     dax_fd >= 0 ? "yes" : "no", mem_fd >= 0 ? "yes" : "no",
+	     fb_fd >= 0 ? "yes" : "no");
+}
+
 static uint64_t probe_limit(void)
 {
 	uint64_t best = 0;
@@ -1417,6 +1574,7 @@ int main(int argc, char **argv)
 	}
 	exe_fd = open_ramfs_file();
 	exe_pages = 128;
+	open_memtypes();
 	if (exe_fd < 0)
 		return 1;
 	arena = reserve(ARENA_SZ, HPS);

@@ -2,8 +2,11 @@
 /*
  * pagemap_stress: PAGEMAP_SCAN under concurrent mutation.
  *
- * An area of NCHUNK 2 MiB chunks, each its own anonymous mapping registered
- * with an async write-protect userfaultfd. Threads:
+ * An area of NCHUNK 2 MiB chunks, each its own mapping registered with an
+ * async write-protect userfaultfd, of four kinds in turn: anonymous, a memfd
+ * with MADV_HUGEPAGE (shmem THP where the guest allows it), and a shared and
+ * a private mapping of a file on a page-cache file system (-d DIR, default
+ * /mnt/ext4 when it exists, else /tmp). Threads:
  * - writers write runs of pages and record, per page, the scan rounds
  *   (epochs) in which the write began and ended;
  * - a mutator does MADV_DONTNEED/PAGEOUT/HUGEPAGE/NOHUGEPAGE/COLLAPSE,
@@ -21,7 +24,7 @@
  *   /proc/PPID/pagemap (GET only) and reads pagemap entries.
  * Bounded by seconds. Prints TAP.
  *
- * Usage: pagemap_stress [-t SECONDS] [-s SEED]
+ * Usage: pagemap_stress [-t SECONDS] [-s SEED] [-d DIR]
  */
 #include "common.h"
 #include <pthread.h>
@@ -37,6 +40,11 @@
 
 static char *area;
 static int pm_fd, uffd;
+enum { C_ANON, C_SHMEM_THP, C_FILE_SHARED, C_FILE_PRIVATE, NCKIND };
+static const char *const ckind_name[NCKIND] = { "anon", "memfd-thp",
+	"file-shared", "file-private" };
+static int chunk_fd[NCHUNK];		/* the memfd or file of a chunk, or -1 */
+static const char *file_dir;
 static pthread_rwlock_t lock[NCHUNK];
 static _Atomic uint64_t wrec[NPAGES];	/* last write: epoch begun << 32 | ended */
 static _Atomic uint32_t epoch = 1;	/* the GET+WP round in progress */
@@ -74,16 +82,68 @@ static void bad(const char *fmt, ...)
 	n_bad++;
 }
 
+/* A "Field: N kB" line of the smaps entry of the VMA at @addr, or -1 */
+static long smaps_field_kb(void *addr, const char *field)
+{
+	char line[256], range[32], perms[5];
+	unsigned long lo, hi;
+	long kb = -1;
+	bool in = false;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	if (!f)
+		return -1;
+	snprintf(range, sizeof(range), "%lx-", (unsigned long)addr);
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, range, strlen(range)))
+			in = true;
+		else if (in && sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) == 3)
+			break;
+		else if (in && !strncmp(line, field, strlen(field)) &&
+			 line[strlen(field)] == ':')
+			kb = strtol(line + strlen(field) + 1, NULL, 10);
+	}
+	fclose(f);
+	return kb;
+}
+
+/* The backing of chunk @c: a memfd, or a file of @file_dir */
+static bool chunk_open(int c)
+{
+	char path[256];
+
+	chunk_fd[c] = -1;
+	if (c % NCKIND == C_ANON)
+		return true;
+	if (c % NCKIND == C_SHMEM_THP) {
+		chunk_fd[c] = memfd_create("pagemap_stress", 0);
+	} else {
+		snprintf(path, sizeof(path), "%s/pagemap_stress.%d", file_dir, c);
+		chunk_fd[c] = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+		unlink(path);
+	}
+	if (chunk_fd[c] < 0 || ftruncate(chunk_fd[c], CHUNK)) {
+		bad("chunk %d (%s): %s", c, ckind_name[c % NCKIND], strerror(errno));
+		return false;
+	}
+	return true;
+}
+
 static bool chunk_map(int c)
 {
+	int k = c % NCKIND;
 	char *p = mmap(area + c * CHUNK, CHUNK, PROT_READ | PROT_WRITE,
-		       MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		       MAP_FIXED | (k == C_ANON ? MAP_PRIVATE | MAP_ANONYMOUS :
+				    k == C_FILE_PRIVATE ? MAP_PRIVATE : MAP_SHARED),
+		       chunk_fd[c], 0);
 	int e;
 
 	if (p == MAP_FAILED) {
 		bad("mmap chunk %d: %s", c, strerror(errno));
 		return false;
 	}
+	if (k == C_SHMEM_THP)
+		madvise(p, CHUNK, MADV_HUGEPAGE);
 	e = uffd_reg(uffd, A(p), CHUNK, UFFDIO_REGISTER_MODE_WP);
 	if (e) {
 		bad("register chunk %d: %s", c, errname(e));
@@ -407,18 +467,21 @@ int main(int argc, char **argv)
 	pid_t child;
 
 	seed = (uint64_t)time(NULL);
-	while ((opt = getopt(argc, argv, "t:s:m:")) != -1) {
+	file_dir = access("/mnt/ext4", W_OK) ? "/tmp" : "/mnt/ext4";
+	while ((opt = getopt(argc, argv, "t:s:m:d:")) != -1) {
 		switch (opt) {
+		case 'd': file_dir = optarg; break;
 		case 'm': mut_mask = strtoul(optarg, NULL, 0); break;
 		case 't': seconds = strtod(optarg, NULL); break;
 		case 's': seed = strtoull(optarg, NULL, 0); break;
 		default:
-			fprintf(stderr, "usage: %s [-t SECONDS] [-s SEED]\n", argv[0]);
+			fprintf(stderr, "usage: %s [-t SECONDS] [-s SEED] [-d DIR]\n", argv[0]);
 			return 2;
 		}
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("# pagemap_stress: seed %" PRIu64 ", %g s\n", seed, seconds);
+	printf("# pagemap_stress: seed %" PRIu64 ", %g s, files in %s\n", seed, seconds,
+	       file_dir);
 	tap_plan(3);
 	pm_fd = open("/proc/self/pagemap", O_RDONLY);
 	uffd = uffd_async();
@@ -439,7 +502,7 @@ int main(int argc, char **argv)
 	}
 	for (int c = 0; c < NCHUNK; c++) {
 		pthread_rwlock_init(&lock[c], NULL);
-		if (!chunk_map(c))
+		if (!chunk_open(c) || !chunk_map(c))
 			return tap_exit();
 	}
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
@@ -470,6 +533,14 @@ int main(int argc, char **argv)
 	printf("# mutations:");
 	for (int i = 0; i < 10; i++)
 		printf(" %s %" PRIu64, mut_name[i], (uint64_t)n_mut[i]);
+	printf("\n# chunks:");
+	for (int c = 0; c < NCHUNK; c++) {
+		const char *f = c % NCKIND == C_ANON ? "AnonHugePages" :
+				c % NCKIND == C_SHMEM_THP ? "ShmemPmdMapped" : "Rss";
+
+		printf(" %s(%s %ld kB)", ckind_name[c % NCKIND], f,
+		       smaps_field_kb(area + c * CHUNK, f));
+	}
 	printf("\n# lost writes %" PRIu64 ", exempt (chunk unmapped or moved) %" PRIu64 "\n",
 	       (uint64_t)n_lost, (uint64_t)n_exempt);
 	tap_result(n_lost == 0 && n_checked > 0,

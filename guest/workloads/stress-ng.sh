@@ -1,0 +1,51 @@
+#!/bin/sh
+# stress-ng's userfaultfd and mmap stressors (Debian's binary, copied into
+# the initramfs with its libraries by build-guest.sh) with --verify, their
+# file mappings on ext4, while pagescan lists every stress-ng process from
+# outside (PAGEMAP_SCAN over their userfaultfd-registered, file, THP and
+# hugetlb VMAs). TAP: stress-ng's verdict, then the scans'.
+# Usage: stress-ng.sh [SECONDS]
+secs=${1:-60}
+dir=/mnt/ext4
+[ -d $dir ] || dir=/tmp
+echo "TAP version 13"
+echo "1..2"
+if ! command -v stress-ng >/dev/null; then
+	echo "ok 1 # SKIP stress-ng (not in this initramfs)"
+	echo "ok 2 # SKIP pagescan of stress-ng (not in this initramfs)"
+	exit 0
+fi
+stress-ng --userfaultfd 2 --mmap 2 --mmap-file --mmap-async --mmaphuge 1 \
+	--madvise 1 --mremap 1 --verify --temp-path $dir --timeout "${secs}s" \
+	--metrics-brief >/tmp/stress-ng.out 2>&1 &
+pid=$!
+scans=0 bad=0
+while kill -0 $pid 2>/dev/null; do
+	for p in $(pidof stress-ng); do
+		[ "$p" = "$pid" ] && continue
+		out=$(pagescan list "$p" 2>&1)
+		rc=$?
+		# a worker may exit under the scan: ESRCH/ENOENT are fine
+		if [ $rc -ne 0 ] && [ -d /proc/$p ] &&
+			! echo "$out" | grep -q 'No such process\|No such file'; then
+			echo "# pagescan list $p: exit $rc: $(echo "$out" | tail -n 1)"
+			bad=$((bad + 1))
+		fi
+		scans=$((scans + 1))
+	done
+	sleep 1
+done
+wait $pid
+rc=$?
+sed 's/^/# /' /tmp/stress-ng.out
+if [ $rc -eq 0 ]; then
+	echo "ok 1 stress-ng userfaultfd, mmap (ext4 file), mmaphuge, madvise, mremap --verify ${secs}s"
+else
+	echo "not ok 1 stress-ng userfaultfd, mmap (ext4 file), mmaphuge, madvise, mremap --verify ${secs}s (exit $rc)"
+fi
+if [ $bad -eq 0 ] && [ $scans -gt 0 ]; then
+	echo "ok 2 pagescan list of the stress-ng workers, $scans scans"
+else
+	echo "not ok 2 pagescan list of the stress-ng workers: $bad of $scans failed"
+fi
+[ $rc -eq 0 ] && [ $bad -eq 0 ]
