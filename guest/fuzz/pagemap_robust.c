@@ -677,6 +677,7 @@ int main(void)
 	int n = sizeof(tests) / sizeof(tests[0]);
 	bool scan;
 
+	sizes_init();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	tap_plan(n);
 	pm_fd = open("/proc/self/pagemap", O_RDONLY);
