@@ -26,6 +26,9 @@
 #include <linux/fs.h>
 #include <linux/userfaultfd.h>
 
+#ifndef MADV_COLD
+#define MADV_COLD	20
+#endif
 #ifndef MADV_PAGEOUT
 #define MADV_PAGEOUT	21
 #endif

@@ -223,6 +223,29 @@ static int t_swap_entries(void)
 	return T_PASS;
 }
 
+/*
+ * Writes to protected pages whose accessed bit MADV_COLD cleared: the async
+ * fault must resolve an old entry too (on arm64 without hardware access
+ * flag management that fault is the access flag fault itself).
+ */
+static int t_wp_old_pte(void)
+{
+	char *p = async_area(16 * PS, 0);
+	uint64_t we;
+
+	CHECK(p, "async area");
+	touch(p, 16 * PS);
+	CHECK(scan_simple(pm_fd, A(p), A(p) + 16 * PS, PM_SCAN_WP_MATCHING, NULL, 0, 0, 0, 0,
+			  &we) == 0 && we == A(p) + 16 * PS, "reset");
+	CHECK(!madvise(p, 16 * PS, MADV_COLD), "MADV_COLD: %s", strerror(errno));
+	for (int i = 0; i < 16; i++)
+		p[i * PS] = 2;
+	for (int i = 0; i < 16; i++)
+		CHECK((cats(p + i * PS) & PAGE_IS_WRITTEN) && p[i * PS] == 2, "page %d", i);
+	munmap(p, 16 * PS);
+	return T_PASS;
+}
+
 /* vec_len * 24 that wraps around 2^64 */
 static int t_vec_len_overflow(void)
 {
@@ -770,6 +793,7 @@ static const struct {
 	{ "bug class: no write-protection without PM_SCAN_WP_MATCHING", t_no_wp_without_flag, true },
 	{ "bug class: accessed/dirty bits kept by write-protection", t_ad_bits, true },
 	{ "bug class: swap entries protected as swap entries", t_swap_entries, true },
+	{ "async fault on entries MADV_COLD made old", t_wp_old_pte, true },
 	{ "bug class: vec_len * 24 overflow", t_vec_len_overflow, false },
 	{ "bug class: WP with no output over part of a THP / hugetlb page", t_wp_no_output_partial_huge, true },
 	{ "bug class: empty PTE and empty PMD read the same", t_empty_pte_vs_pmd, true },
