@@ -26,6 +26,9 @@
 #include <linux/fs.h>
 #include <linux/userfaultfd.h>
 
+#ifndef MADV_COLD
+#define MADV_COLD	20
+#endif
 #ifndef MADV_PAGEOUT
 #define MADV_PAGEOUT	21
 #endif
@@ -37,9 +40,55 @@
 #endif
 
 #define A(p)		((uint64_t)(uintptr_t)(p))
-#define PS		4096UL
-#define HPS		(2UL << 20)
 #define ALL_CATS	0xffULL
+
+/*
+ * The machine's page size and PMD size (a THP, and the default hugetlb
+ * page: the programs map hugetlb memory in units of HPS), read by
+ * sizes_init() before anything else: 4K/2M on x86_64, but 16K/32M or
+ * 64K/512M on arm64 too.
+ */
+static uint64_t page_size_, pmd_size_;
+#define PS		page_size_
+#define HPS		pmd_size_
+
+/* A "Key:  N kB" line of /proc/meminfo, in bytes; 0 when absent */
+static inline uint64_t meminfo_bytes(const char *key)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	unsigned long long kb = 0;
+	char line[128];
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, strlen(key)) &&
+		    sscanf(line + strlen(key), " %llu", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb << 10;
+}
+
+static inline void sizes_init(void)
+{
+	unsigned long long v = 0;
+	uint64_t htlb;
+	FILE *f;
+
+	page_size_ = sysconf(_SC_PAGESIZE);
+	f = fopen("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "r");
+	if (f && fscanf(f, "%llu", &v) == 1)
+		pmd_size_ = v;
+	if (f)
+		fclose(f);
+	htlb = meminfo_bytes("Hugepagesize:");
+	if (!pmd_size_)		/* no THP: the PMD size is a page table's reach */
+		pmd_size_ = htlb ? htlb : page_size_ / 8 * page_size_;
+	if (htlb && htlb != pmd_size_) {
+		printf("Bail out! default hugetlb page %llu != PMD size %llu\n",
+		       (unsigned long long)htlb, (unsigned long long)pmd_size_);
+		exit(1);
+	}
+}
 
 /* /proc/PID/pagemap entry bits */
 #define PM_PRESENT	(1ULL << 63)

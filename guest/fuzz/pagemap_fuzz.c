@@ -31,7 +31,14 @@
 #include <sys/wait.h>
 
 #define NSLOTS		16
-#define SLOT_SZ		(8UL << 20)
+/*
+ * A slot holds up to 2 huge pages after an offset of up to one, or up to
+ * 1535 small pages (set in main()); in the scratch area of the userfaultfd
+ * rounds, a mapping of up to 4 huge pages and ranges that reach up to 2
+ * more past it stay clear of the PROT_NONE fence that follows.
+ */
+static uint64_t slot_sz, scratch_sz;
+#define SLOT_SZ		slot_sz
 #define ARENA_SZ	(NSLOTS * SLOT_SZ)
 #define ARENA_PAGES	(ARENA_SZ / PS)
 #define NONE_CAT	(~0ULL)		/* page in no VMA */
@@ -172,7 +179,7 @@ static void slot_make(int i)
 {
 	struct slot *s = &slots[i];
 	int prot = PROT_READ | PROT_WRITE, flags = MAP_FIXED;
-	/* at most 2 + 2 + 4 MiB: a slot never reaches into the next one */
+	/* at most HPS + 2 HPS, or HPS + 1535 PS: never into the next slot */
 	uint64_t base = A(arena) + i * SLOT_SZ + rn(2) * HPS, pages, off;
 	void *p = MAP_FAILED;
 
@@ -585,7 +592,7 @@ struct expect {
 	long ret;		/* regions, or -errno */
 	uint64_t walk_end;
 	uint64_t n;
-	struct page_region r[ARENA_PAGES + 1];
+	struct page_region *r;	/* ARENA_PAGES + 1 of them */
 };
 
 static struct expect ex;
@@ -1538,6 +1545,7 @@ int main(int argc, char **argv)
 	char tmpl[] = "/tmp/pagemap_fuzz_XXXXXX";
 	bool have_uffd_wp;
 
+	sizes_init();
 	seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 	while ((opt = getopt(argc, argv, "s:n:t:v")) != -1) {
 		switch (opt) {
@@ -1596,17 +1604,20 @@ int main(int argc, char **argv)
 	open_memtypes();
 	if (exe_fd < 0)
 		return 1;
+	slot_sz = 4 * HPS > 2048 * PS ? 4 * HPS : 2048 * PS;
+	scratch_sz = 8 * HPS > (16 << 20) ? 8 * HPS : 16 << 20;
 	arena = reserve(ARENA_SZ, HPS);
-	scratch = reserve(32 << 20, HPS);
+	scratch = reserve(2 * scratch_sz, HPS);
 	vecbuf = reserve((VEC_PAGES + 1) * PS, PS);
 	vec_ro = reserve(2 * PS, PS);
 	vec_part = reserve(2 * PS, PS);
 	vec_hole = reserve(PS, PS);
 	pc = malloc(ARENA_PAGES * sizeof(*pc));
+	ex.r = malloc((ARENA_PAGES + 1) * sizeof(*ex.r));
 	refcap = ARENA_PAGES + 1;
 	refvec = malloc(refcap * sizeof(*refvec));
 	if (!arena || !scratch || !vecbuf || !vec_ro || !vec_part || !vec_hole ||
-	    !pc || !refvec || exe_fd < 0) {
+	    !pc || !ex.r || !refvec || exe_fd < 0) {
 		perror("setup");
 		return 1;
 	}
@@ -1616,13 +1627,13 @@ int main(int argc, char **argv)
 	mmap(vec_ro, PS, PROT_READ, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	mmap(vec_part, PS, PROT_READ | PROT_WRITE,
 	     MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	/* a PROT_NONE fence ends the scratch area's first 16 MiB */
-	mmap(scratch + (16 << 20), 16 << 20, PROT_NONE,
+	/* a PROT_NONE fence ends the scratch area's first half */
+	mmap(scratch + scratch_sz, scratch_sz, PROT_NONE,
 	     MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
 	/* the arena and the scratch area are holes, apart from what is made there */
 	munmap(arena, ARENA_SZ);
-	munmap(scratch, 16 << 20);
+	munmap(scratch, scratch_sz);
 	for (int i = 0; i < NSLOTS; i++)
 		if (!one_in(4))
 			slot_make(i);

@@ -6,9 +6,14 @@
  * VMA split lock assertion of the base. Run as root in the guest. TAP.
  */
 #include "common.h"
+#include <dirent.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+
+#ifndef MAP_HUGE_SHIFT
+#define MAP_HUGE_SHIFT	26
+#endif
 
 #define T_PASS	0
 #define T_FAIL	1
@@ -215,6 +220,29 @@ static int t_swap_entries(void)
 	CHECK(cats(p) & PAGE_IS_WRITTEN, "written after swap-in");
 	CHECK(*(volatile char *)(p + PS) == 1, "data lost");
 	munmap(p, 32 * PS);
+	return T_PASS;
+}
+
+/*
+ * Writes to protected pages whose accessed bit MADV_COLD cleared: the async
+ * fault must resolve an old entry too (on arm64 without hardware access
+ * flag management that fault is the access flag fault itself).
+ */
+static int t_wp_old_pte(void)
+{
+	char *p = async_area(16 * PS, 0);
+	uint64_t we;
+
+	CHECK(p, "async area");
+	touch(p, 16 * PS);
+	CHECK(scan_simple(pm_fd, A(p), A(p) + 16 * PS, PM_SCAN_WP_MATCHING, NULL, 0, 0, 0, 0,
+			  &we) == 0 && we == A(p) + 16 * PS, "reset");
+	CHECK(!madvise(p, 16 * PS, MADV_COLD), "MADV_COLD: %s", strerror(errno));
+	for (int i = 0; i < 16; i++)
+		p[i * PS] = 2;
+	for (int i = 0; i < 16; i++)
+		CHECK((cats(p + i * PS) & PAGE_IS_WRITTEN) && p[i * PS] == 2, "page %d", i);
+	munmap(p, 16 * PS);
 	return T_PASS;
 }
 
@@ -438,6 +466,112 @@ static int t_no_leak(void)
 		CHECK(((unsigned char *)v)[i] == 0xa5, "vec written past the regions");
 	munmap(p, 64 * PS);
 	return T_PASS;
+}
+
+/*
+ * Two hugetlb pages of size @sz (reserved for the case): uffd-wp markers on
+ * the empty entries, a write through a marker, protection of a present page,
+ * and a zap that leaves a marker. On arm64 the contiguous sizes (CONT_PTE,
+ * CONT_PMD) write and read several entries per page.
+ */
+static int hugetlb_size_case(uint64_t sz)
+{
+	char path[96], old[32] = "";
+	uint64_t we, c0, c1, e0, e1;
+	int fd, n;
+	char *p;
+
+	snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-%llukB/nr_hugepages",
+		 (unsigned long long)(sz >> 10));
+	fd = open(path, O_RDWR);
+	CHECK(fd >= 0 && pread(fd, old, sizeof(old) - 1, 0) > 0, "%s", path);
+	n = atoi(old);
+	snprintf(old, sizeof(old), "%d", n + 2);
+	if (pwrite(fd, old, strlen(old), 0) <= 0) {	/* gigantic: no CMA */
+		note("%llu kB: cannot reserve (%s)", (unsigned long long)(sz >> 10),
+		     strerror(errno));
+		close(fd);
+		return T_SKIP;
+	}
+	p = mmap(NULL, 2 * sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
+		 MAP_HUGETLB | (__builtin_ctzll(sz) << MAP_HUGE_SHIFT), -1, 0);
+	snprintf(old, sizeof(old), "%d", n);	/* what to restore */
+	if (p == MAP_FAILED) {
+		note("%llu kB: no 2 pages (%s)", (unsigned long long)(sz >> 10), strerror(errno));
+		pwrite(fd, old, strlen(old), 0);
+		close(fd);
+		return T_SKIP;
+	}
+	CHECK(!uffd_reg(uffd, A(p), 2 * sz, UFFDIO_REGISTER_MODE_WP), "register");
+	CHECK(!uffd_wp(uffd, A(p), 2 * sz, UFFDIO_WRITEPROTECT_MODE_WP), "protect");
+	c0 = cats(p);
+	c1 = cats(p + sz);
+	CHECK(!(c0 & (PAGE_IS_WRITTEN | PAGE_IS_PRESENT)) && c1 == c0,
+	      "markers: %#llx %#llx", (unsigned long long)c0, (unsigned long long)c1);
+	CHECK(pagemap_read(pm_fd, A(p), &e0, 1) && pagemap_read(pm_fd, A(p) + sz, &e1, 1) &&
+	      (e0 & (PM_UFFD_WP | PM_PRESENT)) == PM_UFFD_WP && e1 == e0,
+	      "markers in pagemap: %#llx %#llx", (unsigned long long)e0, (unsigned long long)e1);
+	p[sz / 2] = 1;				/* through the marker */
+	c0 = cats(p);
+	c1 = cats(p + sz);
+	CHECK((c0 & PAGE_IS_PRESENT) && (c0 & PAGE_IS_WRITTEN) && !(c1 & PAGE_IS_WRITTEN),
+	      "written: %#llx %#llx", (unsigned long long)c0, (unsigned long long)c1);
+	CHECK(p[0] == 0 && p[sz / 2] == 1 && p[sz - 1] == 0, "data");
+	CHECK(scan_simple(pm_fd, A(p), A(p) + 2 * sz, PM_SCAN_WP_MATCHING, NULL, 0, 0, 0, 0,
+			  &we) == 0 && we == A(p) + 2 * sz, "reset");
+	c0 = cats(p);
+	CHECK((c0 & PAGE_IS_PRESENT) && !(c0 & PAGE_IS_WRITTEN), "reset: %#llx",
+	      (unsigned long long)c0);
+	CHECK(!madvise(p, sz, MADV_DONTNEED), "MADV_DONTNEED");	/* leaves a marker */
+	c0 = cats(p);
+	CHECK(!(c0 & (PAGE_IS_WRITTEN | PAGE_IS_PRESENT)), "zapped: %#llx",
+	      (unsigned long long)c0);
+	CHECK(pagemap_read(pm_fd, A(p), &e0, 1) && (e0 & (PM_UFFD_WP | PM_PRESENT)) == PM_UFFD_WP,
+	      "no marker after the zap: %#llx", (unsigned long long)e0);
+	p[sz - 1] = 2;
+	c0 = cats(p);
+	CHECK((c0 & PAGE_IS_WRITTEN) && p[sz / 2] == 0 && !(cats(p + sz) & PAGE_IS_WRITTEN),
+	      "written again: %#llx", (unsigned long long)c0);
+	munmap(p, 2 * sz);
+	pwrite(fd, old, strlen(old), 0);
+	close(fd);
+	return T_PASS;
+}
+
+/* Every hugetlb size with room for two pages in free memory */
+static int t_hugetlb_sizes(void)
+{
+	DIR *d = opendir("/sys/kernel/mm/hugepages");
+	char done[128] = "";
+	struct dirent *e;
+	int r = T_SKIP;
+
+	while (d && (e = readdir(d))) {
+		unsigned long long kb;
+
+		if (sscanf(e->d_name, "hugepages-%llukB", &kb) != 1)
+			continue;
+		if (kb << 10 > meminfo_bytes("MemFree:") / 4) {
+			note("%llu kB: skipped, more than a quarter of free memory", kb);
+			continue;
+		}
+		switch (hugetlb_size_case(kb << 10)) {
+		case T_FAIL:
+			closedir(d);
+			return T_FAIL;
+		case T_PASS:
+			r = T_PASS;
+			snprintf(done + strlen(done), sizeof(done) - strlen(done), " %llukB", kb);
+			break;
+		}
+	}
+	if (d)
+		closedir(d);
+	if (r == T_SKIP)
+		why = "no hugetlb size with two free pages";
+	else
+		note("hugetlb sizes checked:%s", done);
+	return r;
 }
 
 /* Base bug: splitting a hugetlb VMA asserted the rmap lock before taking it */
@@ -666,10 +800,12 @@ static const struct {
 	{ "bug class: no write-protection without PM_SCAN_WP_MATCHING", t_no_wp_without_flag, true },
 	{ "bug class: accessed/dirty bits kept by write-protection", t_ad_bits, true },
 	{ "bug class: swap entries protected as swap entries", t_swap_entries, true },
+	{ "async fault on entries MADV_COLD made old", t_wp_old_pte, true },
 	{ "bug class: vec_len * 24 overflow", t_vec_len_overflow, false },
 	{ "bug class: WP with no output over part of a THP / hugetlb page", t_wp_no_output_partial_huge, true },
 	{ "bug class: empty PTE and empty PMD read the same", t_empty_pte_vs_pmd, true },
 	{ "bug class: 1 GiB hugetlb against the PMD size", t_gigantic, true },
+	{ "hugetlb: markers, faults, protection and zaps on every hugetlb size", t_hugetlb_sizes, true },
 	{ "bug class: walk_end exact after several buffer flushes", t_walk_end_flushes, true },
 	{ "bug class: walk_end on errors", t_walk_end_errors, true },
 	{ "leak: only regions and walk_end are written", t_no_leak, true },
@@ -684,6 +820,7 @@ int main(void)
 	int n = sizeof(tests) / sizeof(tests[0]);
 	bool scan;
 
+	sizes_init();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	tap_plan(n);
 	pm_fd = open("/proc/self/pagemap", O_RDONLY);

@@ -46,7 +46,7 @@ static const char *const ckind_name[NCKIND] = { "anon", "memfd-thp",
 static int chunk_fd[NCHUNK];		/* the memfd or file of a chunk, or -1 */
 static const char *file_dir;
 static pthread_rwlock_t lock[NCHUNK];
-static _Atomic uint64_t wrec[NPAGES];	/* last write: epoch begun << 32 | ended */
+static _Atomic uint64_t *wrec;		/* per page, last write: epoch begun << 32 | ended */
 static _Atomic uint32_t epoch = 1;	/* the GET+WP round in progress */
 static _Atomic uint32_t remap_epoch[NCHUNK];	/* last unmap/move of a chunk */
 static atomic_bool stop;
@@ -320,8 +320,8 @@ static bool shape_ok(const struct pm_scan_arg *a, long r, const char *who)
 
 static void *wp_scanner(void *arg)
 {
-	static uint32_t last_rep[NPAGES];	/* last round that reported the page */
-	static struct page_region vec[NPAGES];
+	uint32_t *last_rep = calloc(NPAGES, sizeof(*last_rep));	/* last round that reported the page */
+	struct page_region *vec = calloc(NPAGES, sizeof(*vec));
 	uint64_t s = seed ^ 0x5555;
 	uint32_t aborted = 0;			/* last round that did not finish */
 
@@ -388,6 +388,8 @@ next:
 		aborted = r;
 		n_wp_scans++;
 	}
+	free(last_rep);
+	free(vec);
 	return NULL;
 }
 
@@ -466,6 +468,8 @@ int main(int argc, char **argv)
 	struct shared *sh;
 	pid_t child;
 
+	sizes_init();
+	wrec = calloc(NPAGES, sizeof(*wrec));
 	seed = (uint64_t)time(NULL);
 	file_dir = access("/mnt/ext4", W_OK) ? "/tmp" : "/mnt/ext4";
 	while ((opt = getopt(argc, argv, "t:s:m:d:")) != -1) {
