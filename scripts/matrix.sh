@@ -101,10 +101,22 @@ verdict() { # VERDICT NAME [NOTE]
 	echo "$1 $2${3:+ ($3)}" >>"$res"
 }
 
-# cell ARCH VARIANT: one build cell; prints PASS, FAIL or n/a.
+# late: make check's deadline for starting work (CHECK_DEADLINE, seconds
+# since the epoch) has passed; what is not started then is recorded as SKIP.
+late() {
+	[ -n "${CHECK_DEADLINE:-}" ] && [ "$(date +%s)" -ge "$CHECK_DEADLINE" ]
+}
+LATE="not started: over make check's time budget; make matrix runs it"
+
+# cell ARCH VARIANT: one build cell; prints PASS, FAIL, skip or n/a.
 cell() {
 	a=$1 v=$2
 	n=$a-$v
+	if late; then
+		verdict SKIP "matrix $n" "$LATE"
+		echo skip
+		return
+	fi
 	# x86_64 and arm64 link in make check's out dirs; everything else in
 	# build/out/matrix-ARCH (at the same depth: ccache keys are relative).
 	out=build/out/matrix-$a
@@ -180,6 +192,11 @@ step_builds() {
 # in the series and in the base, same config; FAIL on a new warning.
 wcell() {
 	n=$1 a=$2 args=$3
+	if late; then
+		verdict SKIP "$n" "$LATE"
+		printf '%-34s skip  (%s)\n' "$n" "$LATE"
+		return
+	fi
 	r=PASS
 	for t in linux base; do
 		case $t in linux) src=$tree ;; *) src=$base ;; esac
@@ -254,6 +271,11 @@ step_bisect() {
 	for c in $(git -C "$tree" rev-list --reverse base..HEAD); do
 		k=$((k + 1))
 		subj=$(git -C "$tree" log -1 --format=%s "$c")
+		if late; then
+			verdict SKIP "bisect $k builds" "$subj: $LATE"
+			printf '%2d  %-60s skip\n' "$k" "$subj"
+			continue
+		fi
 		git -C "$wt" checkout -q --detach "$c"
 		n=bisect-$k
 		if ! kbuild "$n" x86_64 "$wt" "$out" "" "" ""; then
@@ -266,7 +288,7 @@ step_bisect() {
 		tests=-
 		# Boot only where the kernel differs from the whole series' kernel
 		# (make check boots that one) and the series has tests already.
-		if ! git -C "$tree" diff --quiet "$c" "$head" -- . ':!tools' ':!Documentation' ':!MAINTAINERS'; then
+		if ! late && ! git -C "$tree" diff --quiet "$c" "$head" -- . ':!tools' ':!Documentation' ':!MAINTAINERS'; then
 			list=build/bisect/tests.list
 			grep -v '^[[:space:]]*\(#\|$\)' guest/tests.list | while read -r ar nm tmo bin rest; do
 				b=${bin%.32}
