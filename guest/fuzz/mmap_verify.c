@@ -58,7 +58,7 @@ struct job {
 static struct job jobs[MAXJOBS];
 static int njobs = 2, pm_fd, uffd = -1;
 static bool track;			/* async uffd-wp: GET+WP, else GET */
-static uint64_t bs = PS, fsize = 8 << 20, seed;
+static uint64_t bs, fsize = 8 << 20, seed;	/* bs: PS unless -b */
 static _Atomic uint32_t epoch = 1;
 static atomic_bool stop;
 static uint64_t n_rounds, n_lost, n_rearm, n_msync, n_bad;
@@ -268,6 +268,8 @@ int main(int argc, char **argv)
 	bool ok_direct = true, ok_cached = true;
 	int opt, fd;
 
+	sizes_init();
+	bs = PS;
 	seed = (uint64_t)time(NULL);
 	while ((opt = getopt(argc, argv, "d:t:s:j:S:b:")) != -1) {
 		switch (opt) {
