@@ -4,8 +4,9 @@
 # steps (build/logs/*.results). Exits non-zero if anything failed.
 set -u
 # A variant is ARCH or ARCH-NAME: the kernel of ARCH with config/NAME.config
-# on top (x86_64-debug: KASAN, lockdep, DEBUG_VM, UBSAN, ...).
-variants=${VARIANTS:-x86_64 arm64 x86_64-debug}
+# on top (x86_64-debug: KASAN, lockdep, DEBUG_VM, UBSAN, ...; arm64-16k:
+# 16K pages, 32 MiB PMDs).
+variants=${VARIANTS:-x86_64 arm64 arm64-16k x86_64-debug}
 mkdir -p build/logs
 rm -f build/logs/*.results build/logs/*.log
 t0=$(date +%s)

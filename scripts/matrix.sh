@@ -24,8 +24,8 @@ mkdir -p "$mlog" build/out/matrix-frags
 arches=${MATRIX_ARCHES:-x86_64 i386 arm64 arm riscv64 powerpc64le s390x}
 # Arches with the single-option-off cells (the others: full and all-off only,
 # to stay in the CI budget): x86_64 has every option the series touches,
-# arm is 32-bit with THP only under LPAE.
-single=${MATRIX_SINGLE-x86_64 arm}
+# arm64 gets uffd-wp from the series, arm is 32-bit with THP only under LPAE.
+single=${MATRIX_SINGLE-x86_64 arm64 arm}
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
 
 # The objects the series touches: each kernel .c file it changes, plus the
@@ -40,8 +40,14 @@ objects() {
 # Files the series changes (warnings located there are ours).
 changed=$(git -C "$tree" diff --name-only base..HEAD | grep -v '^tools/\|^Documentation/')
 
-# built OUT OBJ: whether OUT's .config builds OBJ (from its directory's Makefile).
+# built OUT OBJ: whether OUT's .config builds OBJ (from its directory's
+# Makefile); an object under arch/ only for its own arch ($a, the cell's).
 built() {
+	case $2 in arch/*)
+		case $a in x86_64 | i386) d=x86 ;; riscv64) d=riscv ;; powerpc64le) d=powerpc ;;
+		s390x) d=s390 ;; *) d=$a ;; esac
+		case $2 in arch/"$d"/*) ;; *) return 1 ;; esac ;;
+	esac
 	b=${2##*/}
 	opt=$(grep "[[:space:]]${b%.o}\.o" "$tree/${2%/*}/Makefile" |
 		sed -n 's/^[a-z-]*-\$(\(CONFIG_[A-Z0-9_]*\)).*/\1/p' | head -n 1)
