@@ -1,7 +1,8 @@
 #!/bin/sh
 # Usage: scripts/build-kernel.sh ARCH [TREE [OUT]]
-# Configure (tinyconfig + config/common.config + config/ARCH.config [+ EXTRA_CONFIG
-# fragments]) and build the kernel in TREE (default build/linux) out of tree in OUT
+# Configure (tinyconfig + config/common.config + config/ARCH.config [+
+# config/guest.config on x86_64 and arm64] [+ EXTRA_CONFIG fragments]) and
+# build the kernel in TREE (default build/linux) out of tree in OUT
 # (default build/out/ARCH). Fails, naming them, if options the fragments ask
 # for did not come out as asked. Leaves OUT/boot-image and the UAPI headers in OUT/usr.
 # TARGETS="vmlinux mm/memory.o ..." builds only those (no image, no headers);
@@ -23,6 +24,8 @@ s390x) karch=s390 cross=s390x-linux-gnu- image= ;;
 *) echo "build-kernel: unknown arch '$arch' (x86_64, arm64, i386, arm, riscv64, powerpc64le, s390x)" >&2; exit 2 ;;
 esac
 frags="$top/config/common.config $top/config/$arch.config"
+# The arches that boot guests get the guest-only options too.
+case $arch in x86_64 | arm64) frags="$frags $top/config/guest.config" ;; esac
 for f in ${EXTRA_CONFIG:-}; do frags="$frags $top/$f"; done
 
 cc=${CROSS_CC:-${cross}gcc}
