@@ -11,7 +11,6 @@ PATH=/usr/bin:$PATH
 export PATH
 tmp=$(mktemp)
 for p in $(grep -v '^[[:space:]]*\(#\|$\)' patches/series); do
-	case $p in *cover-letter*) continue ;; esac
 	ok=1
 	(cd build/base && perl scripts/checkpatch.pl --strict -q --no-color \
 		--ignore FILE_PATH_CHANGES "../../patches/$p") >"$tmp" 2>&1 || ok=0

@@ -3,7 +3,8 @@
 # format-patch files plus patches/series. Output is stable: zeroed commit ids,
 # no version signature, fixed numbering; re-exporting an unchanged tree
 # changes no file. The cover letter keeps its subject and text; its shortlog,
-# diffstat and base-commit are regenerated.
+# diffstat and base-commit are regenerated. It is not in the series (quilt and
+# git quiltimport take every entry there as a patch).
 set -eu
 tree=build/linux
 stamp=build/linux.exported
@@ -46,7 +47,7 @@ rm -f patches/0*.patch
 cp "$tmp"/0*.patch patches/
 {
 	echo "# The series, in order; 'make tree' applies it on the base of base.conf."
-	(cd "$tmp" && ls 0*.patch)
+	(cd "$tmp" && ls 0*.patch | grep -v '^0000-cover-letter')
 } >patches/series
 git -C "$tree" rev-parse HEAD >"$stamp"
 echo "make export: $(git -C "$tree" rev-list --count base..HEAD) patches written to patches/"

@@ -24,18 +24,17 @@ git clone -q build/base "$tree"
 git -C "$tree" checkout -q -b series base
 git -C "$tree" config core.abbrev 12
 git -C "$tree" remote remove origin
-# git am records a committer; fall back to a neutral one where none is configured.
+# quiltimport records a committer; fall back to a neutral one where none is configured.
 git -C "$tree" config user.email >/dev/null || git -C "$tree" config user.email "build@localhost"
 git -C "$tree" config user.name >/dev/null || git -C "$tree" config user.name "build"
 
-for p in $(grep -v '^[[:space:]]*\(#\|$\)' patches/series); do
-	case $p in *cover-letter*) continue ;; esac
-	if ! git -C "$tree" am -q --keep-cr "$(pwd)/patches/$p" >/dev/null 2>&1; then
-		git -C "$tree" am --abort
-		echo "make tree: patch $p does not apply on base $(git -C "$tree" describe --always base):" >&2
-		git -C "$tree" apply --check -v "$(pwd)/patches/$p" 2>&1 | grep -E '^(error|Checking|Hunk)' >&2 || true
-		exit 1
-	fi
-done
+# patches/series is a quilt series (the cover letter is beside it, not in
+# it); git quiltimport makes one commit of each patch, as git am would.
+if ! git -C "$tree" quiltimport --patches "$(pwd)/patches" >build/quiltimport.log 2>&1; then
+	echo "make tree: the series does not apply on base $(git -C "$tree" describe --always base);" \
+		"patch $(grep '\.patch$' build/quiltimport.log | tail -n 1) fails:" >&2
+	grep -E '^(error|fatal)' build/quiltimport.log >&2 || true
+	exit 1
+fi
 git -C "$tree" rev-parse HEAD >"$stamp"
 echo "make tree: $tree has $(git -C "$tree" rev-list --count base..HEAD) patches on base"
