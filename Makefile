@@ -21,8 +21,11 @@ tree: base
 export:
 	@sh scripts/export.sh
 
-build/linux:
-	@$(MAKE) --no-print-directory tree
+# What builds uses build/linux made (anew) from patches/ when missing or
+# older than patches/ (a git pull), or as it is when it holds unexported work.
+.PHONY: build/linux
+build/linux: base
+	@sh scripts/tree.sh update
 
 kernel: deps build/linux
 	@PROGRESS_OBJS=$(OUT) $(STEP) kernel \

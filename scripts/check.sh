@@ -8,7 +8,7 @@ set -u
 # 16K pages, 32 MiB PMDs).
 variants=${VARIANTS:-x86_64 arm64 arm64-16k x86_64-debug}
 mkdir -p build/logs
-rm -f build/logs/*.results build/logs/*.log
+rm -f build/logs/*.results build/logs/*.log build/logs/*.tap
 t0=$(date +%s)
 
 # step NAME COMMAND...: run a step, log its output, print its duration.
@@ -25,33 +25,10 @@ result() { echo "$2 $3" >>"build/logs/$1.results"; }
 
 step deps sh scripts/deps.sh || exit 1
 step import sh scripts/import-base.sh || exit 1
-# patch-id of each patch: of patches/series (series) or of build/linux (tree).
-ids() {
-	if [ "$1" = series ]; then
-		for p in $(grep -v '^[[:space:]]*\(#\|$\)' patches/series); do
-			git patch-id --stable <"patches/$p"
-		done
-	else
-		for c in $(git -C build/linux rev-list --reverse base..HEAD); do
-			git -C build/linux show "$c" | git patch-id --stable
-		done
-	fi | cut -d' ' -f1
-}
-# An existing build/linux is tested as it is when it holds unexported work;
-# when it holds none but differs from patches/ (patches/ changed since), it
-# is made anew from patches/.
-if [ -d build/linux/.git ] &&
-	[ "$(git -C build/linux rev-parse HEAD)" = "$(cat build/linux.exported 2>/dev/null)" ] &&
-	[ -z "$(git -C build/linux status --porcelain)" ] &&
-	[ "$(ids tree)" != "$(ids series)" ]; then
-	echo "check: apply: build/linux is older than patches/; making it anew"
-	step apply sh scripts/tree.sh || result series FAIL "series applies on base"
-elif [ -d build/linux/.git ]; then
-	echo "check: apply: using the existing build/linux ($(git -C build/linux rev-list --count base..HEAD) patches on base)"
-	[ "$(git -C build/linux rev-parse HEAD)" = "$(cat build/linux.exported 2>/dev/null)" ] &&
-		[ -z "$(git -C build/linux status --porcelain)" ] ||
-		echo "check: NOTE: build/linux holds work not exported to patches/"
-elif step apply sh scripts/tree.sh; then
+# build/linux as make run finds it: made anew from patches/ when missing or
+# older than patches/; with unexported work, tested as it is.
+if step apply sh scripts/tree.sh update; then
+	grep -h 'NOTE\|anew' build/logs/step-apply.log | sed 's/^make tree:/check: apply:/'
 	result series PASS "series applies on base"
 else
 	result series FAIL "series applies on base"
