@@ -2,10 +2,11 @@
 # Usage: [NAME=name] scripts/run-guest.sh ARCH [OUT [TEST...]]
 # Boot OUT/boot-image with OUT/initramfs.cpio under QEMU (TCG), run the tests
 # (all, or the named ones), keep the console in build/logs/NAME.log and print
-# one TAP line per test case to stdout. The verdicts also go to
-# build/logs/NAME.results ("PASS|FAIL|SKIP name"). NAME (default ARCH) names
-# the files and prefixes the test names, for variants such as a debug kernel;
-# LOGS=DIR puts the files elsewhere. A kernel splat anywhere in the console,
+# one TAP stream, a line per test case, to stdout and build/logs/NAME.tap
+# (prove reads it). The verdicts also go to build/logs/NAME.results
+# ("PASS|FAIL|SKIP name"). NAME (default ARCH) names the files and prefixes
+# the test names, for variants such as a debug kernel; LOGS=DIR puts the
+# files elsewhere. A kernel splat anywhere in the console,
 # a guest that does not finish in GUEST_TIMEOUT seconds, or a test that exits
 # non-zero without reporting its failures counts as a failed case.
 # Exit status: 0 when nothing failed.
@@ -91,6 +92,10 @@ if [ -n "${DEMO:-}" ]; then
 	! grep -q '^FAIL' "$results"
 	exit
 fi
-awk '{ v = $1; $1 = ""; sub(/^ /, "")
-	printf "%s %d %s%s\n", v == "FAIL" ? "not ok" : "ok", NR, $0, v == "SKIP" && !/# *SKIP/ ? " # SKIP" : "" }' "$results"
+# The verdicts as one TAP stream (prove, other TAP readers): NAME.tap.
+awk 'BEGIN { print "TAP version 13" }
+	{ v = $1; $1 = ""; sub(/^ /, "")
+	  printf "%s %d %s%s\n", v == "FAIL" ? "not ok" : "ok", NR, $0, v == "SKIP" && !/# *SKIP/ ? " # SKIP" : "" }
+	END { print "1.." NR }' "$results" >"$logs/$name.tap"
+cat "$logs/$name.tap"
 ! grep -q '^FAIL' "$results"
