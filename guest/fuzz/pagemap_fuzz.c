@@ -5,10 +5,12 @@
  * hugetlb, shmem, shmem THP, file (tmpfs, ramfs, and where the guest has
  * them ext4 shared/private, file THP and DAX), VM_PFNMAP (/dev/mem),
  * VM_MIXEDMAP (/dev/fb0), swapped, zero-page, PROT_NONE and async-registered
- * ranges. Every call is checked against ../shared/SPEC.md:
+ * ranges. Every call is checked against the contract the series documents in
+ * Documentation/admin-guide/mm/pagemap.rst ("PAGEMAP_SCAN ioctl"; its
+ * sections are cited below):
  *
  * - the errno of an invalid argument is computed from the input, in the
- *   order SPEC §2 gives;
+ *   order "Errors" gives;
  * - on success: regions sorted, non-overlapping, merged, inside
  *   [start, walk_end), within max_pages and vec_len, categories within
  *   return_mask, walk_end in [start, end] and == end iff finished;
@@ -548,7 +550,7 @@ static void gen_call(struct call *c)
 		a->vec_len = 0;
 }
 
-/* The errno SPEC §2 gives for the argument, 0 when it passes the checks */
+/* The errno pagemap.rst "Errors" gives for the argument, 0 when it passes the checks */
 static long expect_args(const struct pm_scan_arg *a)
 {
 	uint64_t start = untag(a->start), end = untag(a->end), vec = untag(a->vec);
@@ -577,7 +579,7 @@ static long expect_args(const struct pm_scan_arg *a)
 }
 
 /* ---------------------------------------------------------------- */
-/* The exact model: SPEC §3-§7 applied to a reference scan */
+/* The exact model: pagemap.rst "Categories" to "Write-protection" applied to a reference scan */
 
 static bool match(const struct pm_scan_arg *a, uint64_t cat)
 {
@@ -645,7 +647,7 @@ static void predict(const struct call *c, uint64_t start, uint64_t end)
 
 		cat = cat_at(addr);
 		/*
-		 * A VM_PFNMAP VMA reports nothing (SPEC §3), but it is not
+		 * A VM_PFNMAP VMA reports nothing (pagemap.rst, "Matching and output"), but it is not
 		 * WP-allowed either: CHECK_WPASYNC fails on it first.
 		 */
 		if (check && s && s->kind == K_PFNMAP) {
@@ -839,7 +841,7 @@ static void print_regions(const char *who, long n, const struct page_region *v)
 	printf("%s\n", n > 12 ? " ..." : "");
 }
 
-/* Generic invariants of a successful call (SPEC §5, §6) */
+/* Generic invariants of a successful call ("Matching and output", "Where the scan stops") */
 static bool check_success(const struct call *c, long r, uint64_t start,
 			  uint64_t end)
 {
@@ -851,7 +853,7 @@ static bool check_success(const struct call *c, long r, uint64_t start,
 	if (!out) {
 		struct slot *s = slot_of(we);
 
-		/* WP stops at a hugetlb page it cannot handle whole (SPEC §7) */
+		/* WP stops at a hugetlb page it cannot handle whole ("Write-protection") */
 		if (we != end && (a->flags & PM_SCAN_WP_MATCHING) && s &&
 		    s->kind == K_HUGETLB && we >= start)
 			we = end;
@@ -1035,7 +1037,7 @@ static void fuzz_scan_one(void)
 			break;
 		}
 		if (!ok) {
-			dump_arg("errno SPEC does not allow for this argument", &c.a, r);
+			dump_arg("errno pagemap.rst does not allow for this argument", &c.a, r);
 			return;
 		}
 		n_errno[-r & 7]++;
@@ -1102,7 +1104,7 @@ static void fuzz_scan_one(void)
 			if (ex.ret > 0)
 				print_regions("want", ex.ret, ex.r);
 			print_regions("got", r, (struct page_region *)(uintptr_t)c.a.vec);
-			dump_arg("result differs from SPEC applied to the reference scan", &c.a, r);
+			dump_arg("result differs from pagemap.rst applied to the reference scan", &c.a, r);
 			return;
 		}
 	}
@@ -1675,7 +1677,7 @@ int main(int argc, char **argv)
 	     n_errno[EFAULT & 7]);
 	note("%" PRIu64 " results compared exactly with the model, %" PRIu64 " pagemap cross-checks, %" PRIu64 " protection checks, %" PRIu64 " retries after races, %" PRIu64 " slot re-makes, %" PRIu64 " userfaultfd rounds",
 	     n_exact, n_xcheck, n_wpcheck, n_raced, n_remake, n_uffd);
-	tap_result(failures == 0, "fuzz: %" PRIu64 " PAGEMAP_SCAN calls (seed %" PRIu64 "), every result as SPEC allows",
+	tap_result(failures == 0, "fuzz: %" PRIu64 " PAGEMAP_SCAN calls (seed %" PRIu64 "), every result as pagemap.rst allows",
 		   n_calls, seed);
 	tap_result(failures == 0 && n_exact > n_calls / 20,
 		   "fuzz: %" PRIu64 " results exactly as predicted from a reference scan", n_exact);

@@ -721,7 +721,7 @@ static int wp_other(void *x)
 	r = scan_simple(fd, A(a->plain), A(a->plain) + 16 * PS, PM_SCAN_WP_MATCHING, NULL, 0,
 			0, 0, 0, &we);
 	CHECK(r == 0, "reset: %ld", r);
-	/* the target's own async registration allows it (SPEC §3) */
+	/* the target's own async registration allows it (pagemap.rst, "Write-protection") */
 	r = scan_simple(fd, A(a->reg), A(a->reg) + 16 * PS, PM_SCAN_WP_MATCHING, v, 4,
 			PAGE_IS_WRITTEN, 0, PAGE_IS_WRITTEN, &we);
 	CHECK(r == 1, "WP of the async area: %ld", r);

@@ -273,7 +273,7 @@ static void *mutator(void *arg)
 	return NULL;
 }
 
-/* Shape of a result: SPEC §5/§6 */
+/* Shape of a result: pagemap.rst, "Matching and output", "Where the scan stops" */
 static bool shape_ok(const struct pm_scan_arg *a, long r, const char *who)
 {
 	const struct page_region *v = (const struct page_region *)(uintptr_t)a->vec;
