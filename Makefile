@@ -7,9 +7,11 @@ all: run
 
 STEP = sh scripts/step.sh
 
+# The packages of ARCH's build and guest; make check and make matrix add the
+# rest (scripts/deps.sh says what each set holds).
 deps:
-	@$(STEP) deps "installing the Debian packages the build needs (first time: minutes)" \
-		sh scripts/deps.sh
+	@$(STEP) deps "installing the Debian packages the $(ARCH) build needs (first time: minutes)" \
+		sh scripts/deps.sh $(ARCH)
 
 base: deps
 	@$(STEP) base "importing the pinned Linux 6.1 source as build/base" sh scripts/import-base.sh
@@ -55,16 +57,17 @@ check:
 
 # Long robustness runs on the debug kernel (VARIANT=x86_64 for the plain one):
 # make fuzz SEED=n ITER=n, make stress SECONDS=n.
-fuzz: deps build/linux
+fuzz: build/linux
 	@SEED="$(SEED)" ITER="$(ITER)" VARIANT="$(VARIANT)" sh scripts/robust.sh fuzz
 
-stress: deps build/linux
+stress: build/linux
 	@SEED="$(SEED)" SECONDS="$(SECONDS)" VARIANT="$(VARIANT)" sh scripts/robust.sh stress
 
 # 0-day style gates (scripts/matrix.sh): arch x option build matrix, W=1,
 # LLVM, sparse, coccinelle, bisectability. STEPS="builds warnings bisect".
 .PHONY: matrix
 matrix: deps build/linux
+	@sh scripts/deps.sh check
 	@sh scripts/matrix.sh $(STEPS)
 
 # Benchmarks: ours vs mainline 6.12 vs the unpatched base, in one run

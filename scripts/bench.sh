@@ -19,8 +19,9 @@ limit=${GUEST_TIMEOUT:-1800}
 start=$(date +%s)
 mkdir -p "$dir/raw"
 
-# Only make bench needs these: the reference kernel source and gnuplot.
-sh scripts/deps.sh linux-source-6.12 gnuplot-nox
+# The x86_64 guest's packages, and what only make bench needs: the reference
+# kernel's source and gnuplot.
+sh scripts/deps.sh x86_64 linux-source-6.12 gnuplot-nox
 
 # Mainline's reference: the Debian package's tarball as it is.
 ref=build/ref
@@ -71,7 +72,7 @@ bench_guest() {
 	[ -z "$3" ] || only="bench.only=$(echo $3 | tr ' ' ,)"
 	shift 3
 	t0=$(date +%s)
-	timeout "$limit" qemu-system-x86_64 -M pc -cpu max -m 2G -nographic -no-reboot "$@" \
+	timeout "$limit" qemu-system-x86_64 -M pc -cpu max -m 2G -nographic -no-reboot -nic none "$@" \
 		-kernel "$(out_of $k)/boot-image" -initrd "$dir/initramfs.cpio" \
 		-append "panic=-1 console=ttyS0 bench.reps=$reps $only" </dev/null 2>&1 |
 		tr -d "\r" >"$log" || true

@@ -23,8 +23,11 @@ step() {
 # result FILE VERDICT NAME: record one test case outside the guests.
 result() { echo "$2 $3" >>"build/logs/$1.results"; }
 
-step deps sh scripts/deps.sh || exit 1
+step deps sh scripts/deps.sh check || exit 1
 step import sh scripts/import-base.sh || exit 1
+# "VERSION pinned" or "VERSION FALLBACK (pinned ...)": said now and at the end
+base="linux-source-6.1 $(cat build/base.version)"
+echo "check: base: $base"
 # build/linux as make run finds it: made anew from patches/ when missing or
 # older than patches/; with unexported work, tested as it is.
 if step apply sh scripts/tree.sh update; then
@@ -76,5 +79,7 @@ pass=$(cat build/logs/*.results | grep -c '^PASS')
 fail=$(cat build/logs/*.results | grep -c '^FAIL')
 skip=$(cat build/logs/*.results | grep -c '^SKIP')
 echo "check: total $(($(date +%s) - t0)) s"
+echo "check: base: $base"
+case $base in *FALLBACK*) echo "check: WARNING: this run did not use the base pinned in base.conf" ;; esac
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

@@ -1,38 +1,70 @@
 #!/bin/sh
-# Install every Debian package the project needs (idempotent, quiet when all
-# are there), and unpack arm64 busybox-static into build/busybox-arm64.
-# Arguments name extra packages for one target (make bench: the reference
-# kernel's source and gnuplot).
+# Usage: scripts/deps.sh [SET|PACKAGE]...
+# Install the Debian packages a target needs (idempotent, quiet when all are
+# there; --no-install-recommends). Every target gets the kernel build tools;
+# the SETs add:
+#   x86_64   (make run, the default ARCH) QEMU for x86_64 and the i686
+#            compiler of the 32-bit tests
+#   arm64    (ARCH=arm64) QEMU for arm64, the aarch64 compiler, and arm64
+#            busybox-static, unpacked into build/busybox-arm64 (arm64 is
+#            added as a dpkg foreign architecture only for this)
+#   check    (make check, make matrix) both of those, the matrix's cross
+#            compilers, clang/LLVM, sparse, coccinelle, checkpatch's Python
+#            modules and stress-ng (the debug guest's workload)
+# Any other argument is a package (make bench: the reference kernel's
+# source and gnuplot).
 set -eu
 pkgs="build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils kmod
-git perl python3 python3-ply python3-git ccache sparse qemu-system-x86 qemu-system-arm
-gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-i686-linux-gnu libc6-dev-i386-cross
-busybox-static e2fsprogs stress-ng
-gcc-arm-linux-gnueabihf gcc-riscv64-linux-gnu gcc-powerpc64le-linux-gnu gcc-s390x-linux-gnu
-clang lld llvm coccinelle $*"
+git perl python3 ccache busybox-static e2fsprogs rsync"
+x86_64="qemu-system-x86 gcc-i686-linux-gnu libc6-dev-i386-cross"
+arm64="qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
+check="$x86_64 $arm64 python3-ply python3-git stress-ng sparse clang lld llvm coccinelle
+gcc-arm-linux-gnueabihf gcc-riscv64-linux-gnu gcc-powerpc64le-linux-gnu gcc-s390x-linux-gnu"
+need_arm64=
+for a in "$@"; do
+	case $a in
+	x86_64) pkgs="$pkgs $x86_64" ;;
+	arm64) pkgs="$pkgs $arm64" need_arm64=1 ;;
+	check) pkgs="$pkgs $check" need_arm64=1 ;;
+	*) pkgs="$pkgs $a" ;;
+	esac
+done
 sudo=
 [ "$(id -u)" -eq 0 ] || sudo=sudo
 
+# apt-get update once per run, when something is to be downloaded
+updated=
+update() {
+	[ -n "$updated" ] && return 0
+	updated=1
+	$sudo apt-get update -q >build/apt-update.log 2>&1 ||
+		{ echo "deps: apt-get update failed:" >&2; tail -n 5 build/apt-update.log >&2; return 1; }
+}
+
+mkdir -p build
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
 done
-if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-	$sudo dpkg --add-architecture arm64
-	missing="$missing busybox-static:arm64"
-fi
 if [ -n "$missing" ]; then
 	echo "deps: installing$missing"
-	$sudo apt-get update -q >/dev/null
-	missing=$(echo "$missing" | sed 's/ busybox-static:arm64//')
-	[ -z "$missing" ] || DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q $missing >/dev/null
+	update
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends $missing \
+		>build/apt-install.log 2>&1 ||
+		{ echo "deps: apt-get install failed:" >&2; tail -n 10 build/apt-install.log >&2; exit 1; }
 fi
 
-if [ ! -x build/busybox-arm64/bin/busybox ]; then
+if [ -n "$need_arm64" ] && [ ! -x build/busybox-arm64/bin/busybox ]; then
+	if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+		echo "deps: adding arm64 as a dpkg foreign architecture (for busybox-static:arm64)"
+		$sudo dpkg --add-architecture arm64
+		updated=
+	fi
 	tmp=$(mktemp -d)
 	chmod 777 "$tmp"
 	(cd "$tmp" && apt-get download -q busybox-static:arm64 >/dev/null 2>&1) ||
-		{ $sudo apt-get update -q >/dev/null; (cd "$tmp" && apt-get download -q busybox-static:arm64 >/dev/null 2>&1); }
+		{ update && (cd "$tmp" && apt-get download -q busybox-static:arm64 >"$tmp/err" 2>&1); } ||
+		{ echo "deps: cannot download busybox-static:arm64:" >&2; cat "$tmp/err" >&2; exit 1; }
 	dpkg-deb -x "$tmp"/busybox-static_*_arm64.deb "$tmp/x"
 	mkdir -p build/busybox-arm64/bin
 	cp "$tmp/x/bin/busybox" build/busybox-arm64/bin/

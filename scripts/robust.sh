@@ -23,6 +23,7 @@ stress)
 	cmd="pagemap_stress -s $seed -t $secs" ;;
 *) echo "robust: fuzz or stress" >&2; exit 2 ;;
 esac
+sh scripts/deps.sh "$arch"
 mkdir -p build
 list=build/$what.list
 echo "all pagemap_$what-long $((limit + 60)) $cmd" >"$list"

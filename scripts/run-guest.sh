@@ -43,7 +43,8 @@ arm64)
 	append="console=ttyAMA0 $append" ;;
 *) echo "run-guest: unknown arch '$arch'" >&2; exit 2 ;;
 esac
-set -- $qemu -smp 2 -m $mem -nographic -no-reboot -kernel "$out/boot-image" \
+# -nic none: no network, so no option ROM (ipxe-qemu is only recommended).
+set -- $qemu -smp 2 -m $mem -nographic -no-reboot -nic none -kernel "$out/boot-image" \
 	-initrd "$out/initramfs.cpio" -append "panic=-1 $append"
 
 if [ -n "${GUEST_SHELL:-}" ]; then
