@@ -9,7 +9,7 @@
 # our kernel, i.e. an old interface against PAGEMAP_SCAN / async WP.
 set -eu
 dir=$1
-rm -f "$dir"/*.dat "$dir"/*.dat2 "$dir"/*.png
+rm -f "$dir"/*.dat "$dir"/*.dat2 "$dir"/*.png "$dir"/*.gnuplot.log
 cat "$dir"/raw/ours-*.log "$dir"/raw/ref-*.log "$dir"/raw/base-*.log 2>/dev/null |
 	grep '^# guest:' | sort -u >"$dir/guests.txt" || true
 for k in ours ref base; do
@@ -104,34 +104,53 @@ cat "$dir/targets.txt" >>"$dir/results.txt"
 { echo "guests:"; sed 's/^/  /' "$dir/guests.txt"; } >>"$dir/results.txt"
 cat "$dir/results.txt"
 
-if command -v gnuplot >/dev/null && [ -s "$dir/sparse.dat" ]; then
-	gnuplot <<EOF || echo "bench-report: gnuplot failed (no plots)"
-set terminal png size 800,500
-set output "$dir/sparse.png"
+# has FILE COLUMN: some row of FILE has a number in COLUMN (a kernel left out
+# of BENCH_KERNELS leaves its column all NaN, which gnuplot refuses to plot)
+has() { [ -s "$1" ] && awk -v c="$2" '$c != "" && $c != "NaN" { f = 1 } END { exit !f }' "$1"; }
+# plot NAME COMMANDS CURVES: DIR/NAME.png from gnuplot COMMANDS and the plot
+# CURVES (comma separated; none: no plot); says what came out.
+plot() {
+	if [ -z "$3" ]; then
+		echo "bench-report: no $1.png (no kernel of this run has data for it)"
+		return 0
+	fi
+	if printf '%s\nset output "%s"\nplot %s\n' "$2" "$dir/$1.png" "$3" |
+		gnuplot >"$dir/$1.gnuplot.log" 2>&1 && [ -s "$dir/$1.png" ]; then
+		echo "bench-report: plot $dir/$1.png"
+	else
+		rm -f "$dir/$1.png"
+		echo "bench-report: gnuplot did not make $1.png:" >&2
+		sed 's/^/  /' "$dir/$1.gnuplot.log" >&2
+	fi
+}
+# curve FILE COLUMN SPEC: ", FILE using SPEC title ..." when COLUMN has data
+curve() { has "$1" "$2" && printf ', "%s" using %s' "$1" "$3"; return 0; }
+
+if ! command -v gnuplot >/dev/null; then
+	echo "bench-report: no gnuplot, no plots"
+	exit 0
+fi
+c=$(curve "$dir/sparse.dat" 2 '1:2 with linespoints title "ours, 1 page/GiB"')
+c=$c$(curve "$dir/sparse.dat" 3 '1:3 with linespoints title "mainline 6.12, 1 page/GiB"')
+c=$c$(curve "$dir/sparse.dat2" 2 '1:2 with linespoints title "ours, 1024 pages"')
+c=$c$(curve "$dir/sparse.dat2" 3 '1:3 with linespoints title "mainline 6.12, 1024 pages"')
+plot sparse 'set terminal png size 800,500
 set title "PAGEMAP_SCAN(PRESENT) over a sparse mapping" noenhanced
 set logscale xy
 set xlabel "mapping size (TiB)"
 set ylabel "ms per call (median)"
 set key left top
-set xtics (1, 4, 16, 64)
-plot "$dir/sparse.dat" using 1:2 with linespoints title "ours, 1 page/GiB", \
-     "$dir/sparse.dat" using 1:3 with linespoints title "mainline 6.12, 1 page/GiB", \
-     "$dir/sparse.dat2" using 1:2 with linespoints title "ours, 1024 pages", \
-     "$dir/sparse.dat2" using 1:3 with linespoints title "mainline 6.12, 1024 pages"
-set output "$dir/ratios.png"
-set terminal png size 1600,800
-unset logscale
+set xtics (1, 4, 16, 64)' "${c#, }"
+c=$(curve "$dir/ratios.dat" 2 '2:xtic(1) title "mainline 6.12 / ours"')
+c=$c$(curve "$dir/ratios.dat" 3 '3:xtic(1) title "base 6.1 / ours"')
+[ -z "$c" ] || c="$c, 1 with lines lc rgb \"black\" notitle"
+plot ratios 'set terminal png size 1600,800
 set logscale y
 set title "times slower than ours (median; > 1: ours is faster)"
-unset xlabel
 set ylabel "ratio"
 set xtics rotate by -60 font ",8" noenhanced
 set bmargin 18
 set style data histograms
 set style fill solid 0.8
 set key right top
-set yrange [0.1:*]
-plot "$dir/ratios.dat" using 2:xtic(1) title "mainline 6.12 / ours", "" using 3 title "base 6.1 / ours", 1 with lines lc rgb "black" notitle
-EOF
-	echo "bench-report: plots $dir/sparse.png $dir/ratios.png"
-fi
+set yrange [0.1:*]' "${c#, }"
