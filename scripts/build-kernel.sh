@@ -21,7 +21,10 @@ arm) karch=arm cross=arm-linux-gnueabihf- image= ;;
 riscv64) karch=riscv cross=riscv64-linux-gnu- image= ;;
 powerpc64le) karch=powerpc cross=powerpc64le-linux-gnu- image= ;;
 s390x) karch=s390 cross=s390x-linux-gnu- image= ;;
-*) echo "build-kernel: unknown arch '$arch' (x86_64, arm64, i386, arm, riscv64, powerpc64le, s390x)" >&2; exit 2 ;;
+arc) karch=arc cross=arc-linux-gnu- image= ;;
+powerpc) karch=powerpc cross=powerpc-linux-gnu- image= ;;
+sparc64) karch=sparc cross=sparc64-linux-gnu- image= ;;
+*) echo "build-kernel: unknown arch '$arch' (x86_64, arm64, i386, arm, riscv64, powerpc64le, s390x, arc, powerpc, sparc64)" >&2; exit 2 ;;
 esac
 frags="$top/config/common.config $top/config/$arch.config"
 # The arches that boot guests get the guest-only options too.

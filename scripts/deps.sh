@@ -19,7 +19,8 @@ git perl python3 ccache busybox-static e2fsprogs rsync"
 x86_64="qemu-system-x86 gcc-i686-linux-gnu libc6-dev-i386-cross"
 arm64="qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
 check="$x86_64 $arm64 python3-ply python3-git stress-ng sparse clang lld llvm coccinelle
-gcc-arm-linux-gnueabihf gcc-riscv64-linux-gnu gcc-powerpc64le-linux-gnu gcc-s390x-linux-gnu"
+gcc-arm-linux-gnueabihf gcc-riscv64-linux-gnu gcc-powerpc64le-linux-gnu gcc-s390x-linux-gnu
+gcc-arc-linux-gnu gcc-powerpc-linux-gnu gcc-sparc64-linux-gnu"
 need_arm64=
 for a in "$@"; do
 	case $a in

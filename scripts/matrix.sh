@@ -4,9 +4,10 @@
 # build/base. One "PASS|FAIL name" line per cell in build/logs/matrix-STEP.results,
 # logs in build/logs/matrix/, a table on stdout (and in build/logs/matrix-STEP.txt).
 #   builds    every arch of $MATRIX_ARCHES with our fragment (common + ARCH),
-#             vmlinux linked; then with USERFAULTFD, TRANSPARENT_HUGEPAGE,
-#             HUGETLBFS, MEM_SOFT_DIRTY, PROC_PAGE_MONITOR off one at a time
-#             and all together, compiling the objects the series touches.
+#             vmlinux linked (arc, powerpc, sparc64: the touched objects);
+#             then with USERFAULTFD, TRANSPARENT_HUGEPAGE, HUGETLBFS,
+#             MEM_SOFT_DIRTY, PROC_PAGE_MONITOR off one at a time and all
+#             together, compiling the objects the series touches.
 #   warnings  the touched objects with W=1 (gcc: x86_64, i386; LLVM=1 clang:
 #             x86_64 linked, i386), sparse (C=2) and coccinelle (coccicheck
 #             MODE=report) on x86_64: no warning the base has not.
@@ -21,11 +22,17 @@ tree=build/linux
 base=build/base
 mlog=build/logs/matrix
 mkdir -p "$mlog" build/out/matrix-frags
-arches=${MATRIX_ARCHES:-x86_64 i386 arm64 arm riscv64 powerpc64le s390x}
+arches=${MATRIX_ARCHES:-x86_64 i386 arm64 arm riscv64 powerpc64le s390x arc powerpc sparc64}
 # Arches with the single-option-off cells (the others: full and all-off only,
 # to stay in the CI budget): x86_64 has every option the series touches,
-# arm64 gets uffd-wp from the series, arm is 32-bit with THP only under LPAE.
-single=${MATRIX_SINGLE-x86_64 arm64 arm}
+# arm64 gets uffd-wp from the series, arm is 32-bit with THP only under LPAE,
+# arc defines HPAGE_SIZE only with THP (the build break of the review this
+# series grew from).
+single=${MATRIX_SINGLE-x86_64 arm64 arm arc}
+# Arches whose full cell links vmlinux; on the others (arc, 32-bit big-endian
+# powerpc, sparc64) it compiles the touched objects, as the option-off cells
+# do, which is what can break there and costs a fraction of a link.
+linked=${MATRIX_LINKED-x86_64 i386 arm64 arm riscv64 powerpc64le s390x}
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
 
 # The objects the series touches: each kernel .c file it changes, plus the
@@ -45,7 +52,7 @@ changed=$(git -C "$tree" diff --name-only base..HEAD | grep -v '^tools/\|^Docume
 built() {
 	case $2 in arch/*)
 		case $a in x86_64 | i386) d=x86 ;; riscv64) d=riscv ;; powerpc64le) d=powerpc ;;
-		s390x) d=s390 ;; *) d=$a ;; esac
+		s390x) d=s390 ;; sparc64) d=sparc ;; *) d=$a ;; esac
 		case $2 in arch/"$d"/*) ;; *) return 1 ;; esac ;;
 	esac
 	b=${2##*/}
@@ -138,7 +145,7 @@ cell() {
 		fi
 		extra=$(off "$v")
 	fi
-	if [ "$v" = full ]; then
+	if [ "$v" = full ] && case " $linked " in *" $a "*) true ;; *) false ;; esac; then
 		# Recompile the touched objects (ccache replays their warnings), link.
 		for o in $(objects); do rm -f "$out/$o"; done
 		targets=vmlinux
@@ -189,7 +196,9 @@ step_builds() {
 		done
 		echo
 	done
-	echo "(full: our fragment, vmlinux linked; the others: that option off, or all"
+	unlinked=$(for a in $arches; do case " $linked " in *" $a "*) ;; *) printf '%s ' "$a" ;; esac; done)
+	echo "(full: our fragment, vmlinux linked${unlinked:+ (${unlinked% }: the touched objects)};"
+	echo " the others: that option off, or all"
 	echo " of them (all), compiling the touched objects: $(objects | tr '\n' ' ');"
 	echo " n/a: the arch has no such option; -: not built, to stay in the CI budget)"
 }
