@@ -2,7 +2,7 @@
 ARCH ?= x86_64
 OUT = build/out/$(ARCH)
 
-.PHONY: all deps base tree export kernel guest run shell check clean fuzz stress
+.PHONY: all deps base tree export kernel guest run shell check clean fuzz stress vmtests
 all: run
 
 STEP = sh scripts/step.sh
@@ -62,6 +62,11 @@ fuzz: build/linux
 
 stress: build/linux
 	@SEED="$(SEED)" SECONDS="$(SECONDS)" VARIANT="$(VARIANT)" sh scripts/robust.sh stress
+
+# The tree's own run_vmtests.sh (with the series' hunks) in an x86_64 guest,
+# as TAP; about 10 CPU-minutes, so not part of make check.
+vmtests: build/linux
+	@VARIANT="$(VARIANT)" sh scripts/robust.sh vmtests
 
 # 0-day style gates (scripts/matrix.sh): arch x option build matrix, W=1,
 # LLVM, sparse, coccinelle, bisectability. STEPS="builds warnings bisect".

@@ -86,6 +86,25 @@ if grep -q 'stress-ng' "$root/tests/list" && [ "$arch" = x86_64 ]; then
 		done
 fi
 
+# guest/workloads/vmtests.sh (make vmtests) runs the tree's run_vmtests.sh:
+# bash (static) and the selftests it calls, with their run_vmtests.sh
+# helpers. Not built: hmm-tests (needs the test_hmm module) and
+# protection_keys (no PKU in the guest kernels); vmtests.sh reports what is
+# missing as skipped.
+if grep -q ' vmtests\.sh' "$root/tests/list"; then
+	[ "$arch" = x86_64 ] || { echo "build-guest: vmtests.sh is x86_64 only" >&2; exit 1; }
+	vt="hugepage-mmap hugepage-shm map_hugetlb hugepage-mremap hugepage-vmemmap hugetlb-madvise
+		map_fixed_noreplace gup_test userfaultfd uffd_wp_async pagemap_ioctl pagemap_memtypes
+		compaction_test on-fault-limit map_populate mlock-random-test mlock2-tests mrelease_test
+		mremap_test thuge-gen virtual_address_range mremap_dontunmap madv_populate memfd_secret
+		ksm_tests soft-dirty"
+	selftests "$cross" "$out/selftests" $vt
+	for b in $vt; do cp "$out/selftests/$b" "$root/tests/"; done
+	v=$tree/tools/testing/selftests/vm
+	cp "$v/run_vmtests.sh" "$v/va_128TBswitch.sh" "$v/test_vmalloc.sh" "$v/test_hmm.sh" "$root/tests/"
+	cp "$(command -v bash-static)" "$root/bin/bash"
+fi
+
 # An empty ext4 file system for /init to put on a zram disk (and on pmem for
 # DAX): 128 MiB, 4 KiB blocks, allocations aligned to 2 MiB (stripe) so that
 # DAX can map PMDs; gzip keeps the initramfs small.

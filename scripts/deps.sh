@@ -8,7 +8,9 @@
 #   arm64    (ARCH=arm64) QEMU for arm64, the aarch64 compiler, and arm64
 #            busybox-static, unpacked into build/busybox-arm64 (arm64 is
 #            added as a dpkg foreign architecture only for this)
-#   check    (make check, make matrix) both of those, the matrix's cross
+#   vmtests  (make vmtests) bash-static and the static libraries of the
+#            selftests run_vmtests.sh calls
+#   check    (make check, make matrix) x86_64 and arm64, the matrix's cross
 #            compilers, clang/LLVM, sparse, coccinelle, checkpatch's Python
 #            modules and stress-ng (the debug guest's workload)
 # Any other argument is a package (make bench: the reference kernel's
@@ -26,6 +28,7 @@ for a in "$@"; do
 	case $a in
 	x86_64) pkgs="$pkgs $x86_64" ;;
 	arm64) pkgs="$pkgs $arm64" need_arm64=1 ;;
+	vmtests) pkgs="$pkgs bash-static libcap-dev libnuma-dev" ;;
 	check) pkgs="$pkgs $check" need_arm64=1 ;;
 	*) pkgs="$pkgs $a" ;;
 	esac

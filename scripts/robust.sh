@@ -1,12 +1,15 @@
 #!/bin/sh
-# Usage: [VARIANT=x86_64-debug] [SEED=n] [ITER=n] [SECONDS=n] scripts/robust.sh fuzz|stress
+# Usage: [VARIANT=x86_64-debug] [SEED=n] [ITER=n] [SECONDS=n] scripts/robust.sh fuzz|stress|vmtests
 # make fuzz / make stress: build the kernel VARIANT (default the debug one,
 # x86_64 for the plain kernel) and boot it with only pagemap_fuzz (SEED,
 # ITER iterations, default a random seed and 1000000) or pagemap_stress
-# (SECONDS, default 600). Logs: build/logs/VARIANT-fuzz.log (or -stress).
+# (SECONDS, default 600). make vmtests: the same with the tree's own
+# run_vmtests.sh (guest/workloads/vmtests.sh; VARIANT default x86_64).
+# Logs: build/logs/VARIANT-fuzz.log (or -stress, -vmtests).
 set -eu
 what=$1
 variant=${VARIANT:-x86_64-debug}
+[ "$what" = vmtests ] && variant=${VARIANT:-x86_64}
 arch=${variant%%-*}
 extra=
 [ "$variant" = "$arch" ] || extra=config/${variant#*-}.config
@@ -21,12 +24,17 @@ stress)
 	secs=${SECONDS:-600}
 	limit=$((secs + 300))
 	cmd="pagemap_stress -s $seed -t $secs" ;;
-*) echo "robust: fuzz or stress" >&2; exit 2 ;;
+vmtests)
+	limit=3000
+	cmd="vmtests.sh" ;;
+*) echo "robust: fuzz, stress or vmtests" >&2; exit 2 ;;
 esac
-sh scripts/deps.sh "$arch"
+sh scripts/deps.sh "$arch" $([ "$what" = vmtests ] && echo vmtests)
 mkdir -p build
 list=build/$what.list
-echo "all pagemap_$what-long $((limit + 60)) $cmd" >"$list"
+name=pagemap_$what-long
+[ "$what" = vmtests ] && name=run_vmtests
+echo "all $name $((limit + 60)) $cmd" >"$list"
 echo "robust: $variant: $cmd"
 EXTRA_CONFIG="$extra" sh scripts/build-kernel.sh "$arch" build/linux "$out"
 TESTS_LIST=$list NAME=$variant sh scripts/build-guest.sh "$arch" build/linux "$out"
