@@ -105,5 +105,5 @@ if [ -n "$icases" ]; then
 	done
 fi
 
-sh scripts/bench-report.sh "$dir"
+python3 scripts/bench-report.py "$dir"
 echo "bench: make bench took $(($(date +%s) - start)) s"
