@@ -127,9 +127,10 @@ def main():
     with open(os.path.join(d, "guests.txt"), "w") as f:
         f.writelines(g + "\n" for g in guests)
 
+    stats = {k: {key: Stat(v) for key, v in samples[k].items() if v} for k in KERNELS}
+
     def stat(k, key):
-        s = samples[k].get(key)
-        return Stat(s) if s else None
+        return stats[k].get(key)
 
     def med(k, key):
         s = stat(k, key)

@@ -8,13 +8,10 @@
 # Logs: build/logs/VARIANT-fuzz.log (or -stress, -vmtests).
 set -eu
 what=$1
-variant=${VARIANT:-x86_64-debug}
-[ "$what" = vmtests ] && variant=${VARIANT:-x86_64}
-arch=${variant%%-*}
-extra=
-[ "$variant" = "$arch" ] || extra=config/${variant#*-}.config
-out=build/out/$variant
 seed=${SEED:-$(date +%s)}
+# per mode: the default VARIANT, the test's name and command, its time limit
+# and the packages it needs beyond the arch's
+variant=${VARIANT:-x86_64-debug} name=pagemap_$what-long pkgs=
 case $what in
 fuzz)
 	iter=${ITER:-1000000}
@@ -25,15 +22,18 @@ stress)
 	limit=$((secs + 300))
 	cmd="pagemap_stress -s $seed -t $secs" ;;
 vmtests)
+	variant=${VARIANT:-x86_64} name=run_vmtests pkgs=vmtests
 	limit=3000
 	cmd="vmtests.sh" ;;
 *) echo "robust: fuzz, stress or vmtests" >&2; exit 2 ;;
 esac
-sh scripts/deps.sh "$arch" $([ "$what" = vmtests ] && echo vmtests)
+arch=${variant%%-*}
+extra=
+[ "$variant" = "$arch" ] || extra=config/${variant#*-}.config
+out=build/out/$variant
+sh scripts/deps.sh "$arch" $pkgs
 mkdir -p build
 list=build/$what.list
-name=pagemap_$what-long
-[ "$what" = vmtests ] && name=run_vmtests
 echo "all $name $((limit + 60)) $cmd" >"$list"
 echo "robust: $variant: $cmd"
 EXTRA_CONFIG="$extra" sh scripts/build-kernel.sh "$arch" build/linux "$out"
