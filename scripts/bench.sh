@@ -94,7 +94,10 @@ done
 # where the guest clock advances 1 ns per guest instruction. The same cases
 # then report instructions (rows KEY@insn; ns, us, ms -> insn, kinsn, Minsn), which
 # host load and TCG's translation costs do not move.
-icases=${BENCH_ICOUNT-fault mprotect wp-first-write uffd-sync-wp}
+# Every PAGEMAP_SCAN case but the 16 TiB pagemap read and mincore, which
+# are the long baselines of the timed rows.
+scan_cases="sparse1024 sparse-1T/scan sparse-4T/scan sparse-16T/scan sparse-64T/scan dense gww maxpages"
+icases=${BENCH_ICOUNT-$scan_cases fault mprotect wp-first-write uffd-sync-wp}
 if [ -n "$icases" ]; then
 	for k in $kernels; do
 		echo "bench: instruction counts, $k kernel"

@@ -399,6 +399,60 @@ static int t_walk_end_flushes(void)
 	return T_PASS;
 }
 
+/*
+ * max_pages of 1 after a one-page region: the next matching region, found
+ * by the THP or the no-page-table path, ends the call (a kernel that sizes
+ * its buffer by max_pages must not wait there for room that never comes).
+ */
+static int max1_scan(char *p, char *next, uint64_t inverted, const char *what)
+{
+	struct pm_scan_arg a = {
+		.size = sizeof(a), .start = A(p), .end = A(p) + 2 * HPS,
+		.vec_len = 8, .max_pages = 1, .category_mask = PAGE_IS_PRESENT,
+		.category_inverted = inverted, .return_mask = PAGE_IS_PRESENT,
+	};
+	struct page_region v[8];
+	long r;
+
+	a.vec = A(v);
+	alarm(30);	/* a hang is a failure, not a stuck guest */
+	r = scan_fd(pm_fd, &a);
+	alarm(0);
+	CHECK(r == 1 && v[0].start == A(p) && v[0].end == A(p) + PS,
+	      "%s: %ld regions, first %#llx-%#llx", what, r,
+	      (unsigned long long)v[0].start, (unsigned long long)v[0].end);
+	CHECK(a.walk_end >= A(p) + PS && a.walk_end <= A(next),
+	      "%s: walk_end %#llx", what, (unsigned long long)a.walk_end);
+	return T_PASS;
+}
+
+static int t_max_pages_one(void)
+{
+	char *p = map_anon(2 * HPS, HPS);
+	int ret;
+
+	CHECK(p, "map");
+	/* One present page, then a THP */
+	madvise(p, HPS, MADV_NOHUGEPAGE);
+	madvise(p + HPS, HPS, MADV_HUGEPAGE);
+	p[0] = 1;
+	touch(p + HPS, HPS);
+	if (cats(p + HPS) & PAGE_IS_HUGE) {
+		ret = max1_scan(p, p + HPS, 0, "THP");
+		if (ret)
+			return ret;
+	}
+	/* One empty page, then a range without a page table */
+	munmap(p, 2 * HPS);
+	p = map_anon(2 * HPS, HPS);
+	CHECK(p, "map");
+	madvise(p, 2 * HPS, MADV_NOHUGEPAGE);
+	touch(p + PS, HPS - PS);
+	ret = max1_scan(p, p + HPS, PAGE_IS_PRESENT, "no page table");
+	munmap(p, 2 * HPS);
+	return ret;
+}
+
 /* Errors never claim walk_end == end; results before walk_end are written */
 static int t_walk_end_errors(void)
 {
@@ -808,6 +862,7 @@ static const struct {
 	{ "hugetlb: markers, faults, protection and zaps on every hugetlb size", t_hugetlb_sizes, true },
 	{ "bug class: walk_end exact after several buffer flushes", t_walk_end_flushes, true },
 	{ "bug class: walk_end on errors", t_walk_end_errors, true },
+	{ "bug class: max_pages 1 and a second region", t_max_pages_one, false },
 	{ "leak: only regions and walk_end are written", t_no_leak, true },
 	{ "base: split of a hugetlb VMA (rmap lock)", t_hugetlb_split, false },
 	{ "perm: another user's pagemap cannot be opened", t_perm_other_user, false },
