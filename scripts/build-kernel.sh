@@ -15,7 +15,7 @@ out=${3:-build/out/$arch}
 case $arch in
 x86_64) karch=x86_64 cross= image=arch/x86/boot/bzImage ;;
 arm64) karch=arm64 cross=aarch64-linux-gnu- image=arch/arm64/boot/Image ;;
-# Build matrix only (scripts/matrix.sh): no guests for these.
+# Build matrix only (scripts/matrix-*.sh): no guests for these.
 i386) karch=i386 cross= image= ;;
 arm) karch=arm cross=arm-linux-gnueabihf- image= ;;
 riscv64) karch=riscv cross=riscv64-linux-gnu- image= ;;

@@ -59,14 +59,14 @@ if [ -d build/linux/.git ]; then
 			result "build-$v" FAIL "$v/kernel and tests build"
 		fi
 	done
-	# 0-day style gates (scripts/matrix.sh), each cell a result line. A
+	# 0-day style gates (scripts/matrix-GATE.sh), each cell a result line. A
 	# cell, gate or bisect step that would start after CHECK_BUDGET seconds
 	# (default 70 min: the longest cell, a cold cross build, then ends
 	# within a cold CI run's 90 on 2 cores) is recorded as SKIP, not run;
 	# `make matrix` runs it.
 	export CHECK_DEADLINE=$((t0 + ${CHECK_BUDGET:-4200}))
 	for ms in ${MATRIX_STEPS-builds warnings bisect}; do
-		step "matrix-$ms" sh scripts/matrix.sh "$ms" ||
+		step "matrix-$ms" sh "scripts/matrix-$ms.sh" ||
 			grep -q '^FAIL' "build/logs/matrix-$ms.results" 2>/dev/null ||
 			result matrix FAIL "matrix $ms ran"
 		sed 's/^/  /' "build/logs/matrix-$ms.txt" 2>/dev/null
