@@ -1,10 +1,11 @@
 #!/bin/sh
 # make bench: build three x86_64 kernels from the same config fragments -- ours
 # (build/linux), mainline's reference (Debian linux-source-6.12, unmodified, in
-# build/ref) and the unpatched base (build/base) -- boot each in the same QEMU
-# settings as scripts/run-guest.sh with bench/pagemap_bench as the only
-# program, BENCH_ROUNDS times interleaved (ours, ref, base, ours, ...), and
-# report: table on stdout, build/bench/results.{csv,json,txt}, *.png.
+# build/ref) and the unpatched base (build/base) -- boot each as make check
+# does (scripts/build-guest.sh packs guest/init, scripts/run-guest.sh boots)
+# with bench/pagemap_bench as the only program, BENCH_ROUNDS times
+# interleaved (ours, ref, base, ours, ...), and report: table on stdout,
+# build/bench/results.{csv,json,txt}, *.png.
 # BENCH_REPS: repetitions per case in each guest; BENCH_CASES: case prefixes;
 # BENCH_ICOUNT: case prefixes also counted in guest instructions ("" skips).
 # Benchmarks report; a number never fails this script.
@@ -50,42 +51,42 @@ for k in $kernels; do
 	echo "bench: $k kernel built in $(($(date +%s) - t0)) s: $(cat "$(out_of $k)/include/config/kernel.release")"
 done
 
-# One static binary for all three, against the newest UAPI headers (6.12's);
-# it finds out at run time what each kernel has.
-hdr=$(out_of ref)/usr/include
-[ -f "$hdr/linux/fs.h" ] || hdr=$(out_of ours)/usr/include
-root=$dir/initramfs
-rm -rf "$root"
-mkdir -p "$root/bin" "$root/proc" "$root/sys" "$root/dev" "$root/tmp"
-gcc -O2 -Wall -static -pthread -isystem "$hdr" -o "$dir/pagemap_bench" bench/pagemap_bench.c
-cp "$dir/pagemap_bench" "$root/pagemap_bench"
-cp /bin/busybox "$root/bin/busybox"
-ln -s busybox "$root/bin/sh"
-cp bench/init "$root/init"
-chmod +x "$root/init"
-(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$dir/initramfs.cpio"
+# The cases, timed and counted (below), as two entries of a test list:
+# every PAGEMAP_SCAN case but the 16 TiB pagemap read and mincore, which are
+# the long baselines of the timed rows, are counted by default.
+scan_cases="sparse1024 sparse-1T/scan sparse-4T/scan sparse-16T/scan sparse-64T/scan dense gww maxpages"
+icases=${BENCH_ICOUNT-$scan_cases fault mprotect wp-first-write uffd-sync-wp}
+list=$dir/tests.list
+{
+	echo "all bench $limit pagemap_bench -r $reps $cases"
+	echo "all bench-icount $limit pagemap_bench -r $reps $icases"
+} >"$list"
+# One initramfs for all three kernels, pagemap_bench built against the
+# newest UAPI headers (6.12's); it finds out at run time what each kernel has.
+hk=ref
+[ -f "$(out_of ref)/usr/include/linux/fs.h" ] || hk=ours
+TESTS_LIST=$list NAME=bench sh scripts/build-guest.sh x86_64 "$(tree_of $hk)" "$(out_of $hk)" >/dev/null
+cp "$(out_of $hk)/initramfs.cpio" "$dir/initramfs.cpio"
 
-# bench_guest KERNEL LOG CASES QEMU-ARGS...: boot KERNEL with pagemap_bench
-# running CASES (all if empty), console output in LOG.
+# bench_guest KERNEL LOGS NAME ENTRY [RUN-GUEST SETTINGS]: boot KERNEL for
+# the list entry ENTRY; its console is LOGS/NAME.log, a failure (a splat, a
+# guest that did not finish) is said here and does not stop the bench.
 bench_guest() {
-	k=$1 log=$2 only=
-	[ -z "$3" ] || only="bench.only=$(echo $3 | tr ' ' ,)"
-	shift 3
+	k=$1 l=$2 n=$3 e=$4
+	shift 4
 	t0=$(date +%s)
-	timeout "$limit" qemu-system-x86_64 -M pc -cpu max -m 2G -nographic -no-reboot -nic none "$@" \
-		-kernel "$(out_of $k)/boot-image" -initrd "$dir/initramfs.cpio" \
-		-append "panic=-1 console=ttyS0 bench.reps=$reps $only" </dev/null 2>&1 |
-		tr -d "\r" >"$log" || true
-	grep -q '^# === bench end' "$log" || echo "bench: $k guest did not finish, see $log"
+	env LOGS="$l" NAME="$n" INITRD="$dir/initramfs.cpio" GUEST_TIMEOUT=$((limit + 300)) "$@" \
+		sh scripts/run-guest.sh x86_64 "$(out_of "$k")" "$e" >/dev/null ||
+		echo "bench: $k guest:" $(grep -v '^PASS' "$l/$n.results")
 	echo "bench: $k guest took $(($(date +%s) - t0)) s"
 }
 
-rm -f "$dir"/raw/*.log "$dir"/raw/*.out
+rm -rf "$dir"/raw/*
 r=1
 while [ $r -le "$rounds" ]; do
 	for k in $kernels; do
 		echo "bench: round $r/$rounds, $k kernel"
-		bench_guest "$k" "$dir/raw/$k-$r.log" "$cases" -smp 2
+		bench_guest "$k" "$dir/raw" "$k-$r" bench
 	done
 	r=$((r + 1))
 done
@@ -94,17 +95,14 @@ done
 # where the guest clock advances 1 ns per guest instruction. The same cases
 # then report instructions (rows KEY@insn; ns, us, ms -> insn, kinsn, Minsn), which
 # host load and TCG's translation costs do not move.
-# Every PAGEMAP_SCAN case but the 16 TiB pagemap read and mincore, which
-# are the long baselines of the timed rows.
-scan_cases="sparse1024 sparse-1T/scan sparse-4T/scan sparse-16T/scan sparse-64T/scan dense gww maxpages"
-icases=${BENCH_ICOUNT-$scan_cases fault mprotect wp-first-write uffd-sync-wp}
 if [ -n "$icases" ]; then
+	mkdir -p "$dir/raw/icount"
 	for k in $kernels; do
 		echo "bench: instruction counts, $k kernel"
-		bench_guest "$k" "$dir/raw/$k-icount.out" "$icases" -smp 1 -icount shift=0
+		bench_guest "$k" "$dir/raw/icount" "$k" bench-icount CPUS=1 ICOUNT=1
 		sed -e '/^R [^ ]* faults /d' -e 's#^\([RD]\) \([^ ]*\)#\1 \2@insn#' \
 			-e 's#^\(R [^ ]*\) ns #\1 insn #' -e 's#^\(R [^ ]*\) us #\1 kinsn #' \
-			-e 's#^\(R [^ ]*\) ms #\1 Minsn #' "$dir/raw/$k-icount.out" >"$dir/raw/$k-icount.log"
+			-e 's#^\(R [^ ]*\) ms #\1 Minsn #' "$dir/raw/icount/$k.log" >"$dir/raw/$k-icount.log"
 	done
 fi
 

@@ -4,8 +4,8 @@
 # ARCH (or for the variant NAME, e.g. x86_64-debug) from TREE's
 # tools/testing/selftests/vm against OUT/usr/include (the headers
 # build-kernel.sh installed), and pack them with busybox and guest/init into
-# OUT/initramfs.cpio. A BINARY with a source guest/fuzz/BINARY.c is built
-# from that file instead.
+# OUT/initramfs.cpio. A BINARY with a source guest/fuzz/BINARY.c or
+# bench/BINARY.c (make bench's list) is built from that file instead.
 set -eu
 arch=$1
 tree=${2:-build/linux}
@@ -55,16 +55,20 @@ if [ -f "$tree/tools/vm/pagescan.c" ]; then
 	cp guest/demo/*.sh "$root/tests/"
 fi
 bins=$(awk '$3 !~ /\.32$/ {print $3}' "$root/tests/list" | sort -u | sed '/^pagescan/d; /\.sh$/d')
-# The project's own guest programs (guest/fuzz), one static binary each.
-own=
+# The project's own guest programs (guest/fuzz, bench), one static binary
+# each; the rest are selftests.
+selfs=
 for b in $bins; do
-	if [ -f "guest/fuzz/$b.c" ]; then own="$own $b"; fi
-done
-for b in $own; do
+	src=
+	for d in guest/fuzz bench; do [ -f "$d/$b.c" ] && src=$d/$b.c; done
+	if [ -z "$src" ]; then
+		selfs="$selfs $b"
+		continue
+	fi
 	"${cross}gcc" -O2 -Wall -static -pthread -isystem "$out/usr/include" \
-		-o "$root/tests/$b" "guest/fuzz/$b.c"
+		-o "$root/tests/$b" "$src"
 done
-bins=$(for b in $bins; do [ -f "guest/fuzz/$b.c" ] || echo "$b"; done)
+bins=$selfs
 bins32=$(awk '$3 ~ /\.32$/ {sub(/\.32$/, "", $3); print $3}' "$root/tests/list" | sort -u)
 selftests "$cross" "$out/selftests" $bins
 selftests i686-linux-gnu- "$out/selftests-32" $bins32

@@ -9,6 +9,9 @@
 # files elsewhere. A kernel splat anywhere in the console,
 # a guest that does not finish in GUEST_TIMEOUT seconds, or a test that exits
 # non-zero without reporting its failures counts as a failed case.
+# INITRD: another initramfs (make bench boots one with three kernels);
+# CPUS: vCPUs (default 2); ICOUNT=1: -icount shift=0, where the guest clock
+# advances 1 ns per guest instruction (make bench counts instructions so).
 # Exit status: 0 when nothing failed.
 set -eu
 arch=$1
@@ -44,8 +47,9 @@ arm64)
 *) echo "run-guest: unknown arch '$arch'" >&2; exit 2 ;;
 esac
 # -nic none: no network, so no option ROM (ipxe-qemu is only recommended).
-set -- $qemu -smp 2 -m $mem -nographic -no-reboot -nic none -kernel "$out/boot-image" \
-	-initrd "$out/initramfs.cpio" -append "panic=-1 $append"
+set -- $qemu -smp "${CPUS:-2}" -m $mem -nographic -no-reboot -nic none -kernel "$out/boot-image" \
+	-initrd "${INITRD:-$out/initramfs.cpio}" -append "panic=-1 $append"
+[ -z "${ICOUNT:-}" ] || set -- "$@" -icount shift=0
 
 if [ -n "${GUEST_SHELL:-}" ]; then
 	exec "$@"
