@@ -96,7 +96,9 @@ fi
 # protection_keys (no PKU in the guest kernels); vmtests.sh reports what is
 # missing as skipped.
 if grep -q ' vmtests\.sh' "$root/tests/list"; then
-	[ "$arch" = x86_64 ] || { echo "build-guest: vmtests.sh is x86_64 only" >&2; exit 1; }
+	bash=$(command -v bash-static || true)
+	[ "$arch" = x86_64 ] || bash=build/bash-static-$arch/bin/bash-static
+	[ -x "$bash" ] || { echo "build-guest: no $arch bash-static; run 'sh scripts/deps.sh $arch vmtests'" >&2; exit 1; }
 	vt="hugepage-mmap hugepage-shm map_hugetlb hugepage-mremap hugepage-vmemmap hugetlb-madvise
 		map_fixed_noreplace gup_test userfaultfd uffd_wp_async pagemap_ioctl pagemap_memtypes
 		compaction_test on-fault-limit map_populate mlock-random-test mlock2-tests mrelease_test
@@ -106,7 +108,7 @@ if grep -q ' vmtests\.sh' "$root/tests/list"; then
 	for b in $vt; do cp "$out/selftests/$b" "$root/tests/"; done
 	v=$tree/tools/testing/selftests/vm
 	cp "$v/run_vmtests.sh" "$v/va_128TBswitch.sh" "$v/test_vmalloc.sh" "$v/test_hmm.sh" "$root/tests/"
-	cp "$(command -v bash-static)" "$root/bin/bash"
+	cp "$bash" "$root/bin/bash"
 fi
 
 # An empty ext4 file system for /init to put on a zram disk (and on pmem for

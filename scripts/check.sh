@@ -23,6 +23,32 @@ step() {
 # result FILE VERDICT NAME: record one test case outside the guests.
 result() { echo "$2 $3" >>"build/logs/$1.results"; }
 
+# The guests run in the background, one at a time, each once its kernel is
+# built: a TCG guest keeps about one of the two cores busy (the debug one
+# for 20 minutes), and the next builds and the matrix gates use the other.
+# Those run at nice 10, so that a guest's time-bound tests keep their pace.
+# guest_start VARIANT ARCH OUT: start VARIANT's guest after the previous one.
+gpid=
+guest_start() {
+	guest_wait
+	gv=$1
+	(
+		s=$(date +%s)
+		NAME=$1 sh scripts/run-guest.sh "$2" "$3" >"build/logs/step-guest-$1.log" 2>&1
+		echo $(($(date +%s) - s)) >"build/logs/step-guest-$1.time"
+	) &
+	gpid=$!
+}
+# guest_wait: wait for the running guest, print its counts.
+guest_wait() {
+	[ -n "$gpid" ] || return 0
+	wait "$gpid"
+	gpid=
+	echo "check: guest-$gv: $(grep -c '^PASS' "build/logs/$gv.results") passed," \
+		"$(grep -c '^SKIP' "build/logs/$gv.results") skipped," \
+		"$(grep -c '^FAIL' "build/logs/$gv.results") failed ($(cat "build/logs/step-guest-$gv.time") s)"
+}
+
 step deps sh scripts/deps.sh check || exit 1
 step import sh scripts/import-base.sh || exit 1
 # "VERSION pinned" or "VERSION FALLBACK (pinned ...)": said now and at the end
@@ -47,14 +73,10 @@ if [ -d build/linux/.git ]; then
 		extra=
 		[ "$v" = "$arch" ] || extra=config/${v#*-}.config
 		out=build/out/$v
-		if step "build-$v" env EXTRA_CONFIG="$extra" sh scripts/build-kernel.sh "$arch" build/linux "$out" &&
-			step "tests-$v" env NAME="$v" sh scripts/build-guest.sh "$arch" build/linux "$out"; then
+		if step "build-$v" nice -n 10 env EXTRA_CONFIG="$extra" sh scripts/build-kernel.sh "$arch" build/linux "$out" &&
+			step "tests-$v" nice -n 10 env NAME="$v" sh scripts/build-guest.sh "$arch" build/linux "$out"; then
 			result "build-$v" PASS "$v/kernel and tests build"
-			s=$(date +%s)
-			NAME=$v sh scripts/run-guest.sh "$arch" "$out" >"build/logs/step-guest-$v.log" 2>&1
-			echo "check: guest-$v: $(grep -c '^PASS' "build/logs/$v.results") passed," \
-				"$(grep -c '^SKIP' "build/logs/$v.results") skipped," \
-				"$(grep -c '^FAIL' "build/logs/$v.results") failed ($(($(date +%s) - s)) s)"
+			guest_start "$v" "$arch" "$out"
 		else
 			result "build-$v" FAIL "$v/kernel and tests build"
 		fi
@@ -66,11 +88,12 @@ if [ -d build/linux/.git ]; then
 	# `make matrix` runs it.
 	export CHECK_DEADLINE=$((t0 + ${CHECK_BUDGET:-4200}))
 	for ms in ${MATRIX_STEPS-builds warnings bisect}; do
-		step "matrix-$ms" sh "scripts/matrix-$ms.sh" ||
+		step "matrix-$ms" nice -n 10 sh "scripts/matrix-$ms.sh" ||
 			grep -q '^FAIL' "build/logs/matrix-$ms.results" 2>/dev/null ||
 			result matrix FAIL "matrix $ms ran"
 		sed 's/^/  /' "build/logs/matrix-$ms.txt" 2>/dev/null
 	done
+	guest_wait
 fi
 
 echo "check: results (all in build/logs/):"

@@ -9,7 +9,9 @@
 #            busybox-static, unpacked into build/busybox-arm64 (arm64 is
 #            added as a dpkg foreign architecture only for this)
 #   vmtests  (make vmtests) bash-static and the static libraries of the
-#            selftests run_vmtests.sh calls
+#            selftests run_vmtests.sh calls; with arm64, the arm64
+#            libraries and bash-static:arm64, unpacked into
+#            build/bash-static-arm64
 #   check    (make check, make matrix) x86_64 and arm64, the matrix's cross
 #            compilers, clang/LLVM, sparse, coccinelle, checkpatch's Python
 #            modules and stress-ng (the debug guest's workload)
@@ -23,12 +25,12 @@ arm64="qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
 check="$x86_64 $arm64 python3-ply python3-git stress-ng sparse clang lld llvm coccinelle
 gcc-arm-linux-gnueabihf gcc-riscv64-linux-gnu gcc-powerpc64le-linux-gnu gcc-s390x-linux-gnu
 gcc-arc-linux-gnu gcc-powerpc-linux-gnu gcc-sparc64-linux-gnu"
-need_arm64=
+need_arm64= vmtests=
 for a in "$@"; do
 	case $a in
 	x86_64) pkgs="$pkgs $x86_64" ;;
 	arm64) pkgs="$pkgs $arm64" need_arm64=1 ;;
-	vmtests) pkgs="$pkgs bash-static libcap-dev libnuma-dev" ;;
+	vmtests) pkgs="$pkgs bash-static libcap-dev libnuma-dev" vmtests=1 ;;
 	check) pkgs="$pkgs $check" need_arm64=1 ;;
 	*) pkgs="$pkgs $a" ;;
 	esac
@@ -45,6 +47,16 @@ update() {
 		{ echo "deps: apt-get update failed:" >&2; tail -n 5 build/apt-update.log >&2; return 1; }
 }
 
+# arm64's static libraries install beside the host's (multiarch); arm64
+# must be a foreign architecture first.
+add_arm64() {
+	dpkg --print-foreign-architectures | grep -qx arm64 && return 0
+	echo "deps: adding arm64 as a dpkg foreign architecture (for arm64 guest programs)"
+	$sudo dpkg --add-architecture arm64
+	updated=
+}
+[ -z "$need_arm64" ] || [ -z "$vmtests" ] || { add_arm64; pkgs="$pkgs libcap-dev:arm64 libnuma-dev:arm64"; }
+
 mkdir -p build
 missing=
 for p in $pkgs; do
@@ -58,19 +70,22 @@ if [ -n "$missing" ]; then
 		{ echo "deps: apt-get install failed:" >&2; tail -n 10 build/apt-install.log >&2; exit 1; }
 fi
 
-if [ -n "$need_arm64" ] && [ ! -x build/busybox-arm64/bin/busybox ]; then
-	if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-		echo "deps: adding arm64 as a dpkg foreign architecture (for busybox-static:arm64)"
-		$sudo dpkg --add-architecture arm64
-		updated=
-	fi
+# unpack PACKAGE FILE DIR: FILE of the arm64 build of PACKAGE (a static
+# binary, which cannot be installed beside the host's) into DIR/FILE.
+unpack() {
+	[ -x "$3/$2" ] && return 0
+	add_arm64
 	tmp=$(mktemp -d)
 	chmod 777 "$tmp"
-	(cd "$tmp" && apt-get download -q busybox-static:arm64 >/dev/null 2>&1) ||
-		{ update && (cd "$tmp" && apt-get download -q busybox-static:arm64 >"$tmp/err" 2>&1); } ||
-		{ echo "deps: cannot download busybox-static:arm64:" >&2; cat "$tmp/err" >&2; exit 1; }
-	dpkg-deb -x "$tmp"/busybox-static_*_arm64.deb "$tmp/x"
-	mkdir -p build/busybox-arm64/bin
-	cp "$tmp/x/bin/busybox" build/busybox-arm64/bin/
+	(cd "$tmp" && apt-get download -q "$1:arm64" >/dev/null 2>&1) ||
+		{ update && (cd "$tmp" && apt-get download -q "$1:arm64" >"$tmp/err" 2>&1); } ||
+		{ echo "deps: cannot download $1:arm64:" >&2; cat "$tmp/err" >&2; exit 1; }
+	dpkg-deb -x "$tmp/$1"_*_arm64.deb "$tmp/x"
+	mkdir -p "$3/${2%/*}"
+	cp "$tmp/x/$2" "$3/$2"
 	rm -rf "$tmp"
+}
+if [ -n "$need_arm64" ]; then
+	unpack busybox-static bin/busybox build/busybox-arm64
+	[ -z "$vmtests" ] || unpack bash-static bin/bash-static build/bash-static-arm64
 fi
