@@ -63,8 +63,9 @@ fuzz: build/linux
 stress: build/linux
 	@SEED="$(SEED)" SECONDS="$(SECONDS)" VARIANT="$(VARIANT)" sh scripts/robust.sh stress
 
-# The tree's own run_vmtests.sh (with the series' hunks) in an x86_64 guest,
-# as TAP; about 10 CPU-minutes, so not part of make check.
+# The tree's own run_vmtests.sh (with the series' hunks) in an x86_64 guest
+# (VARIANT=arm64: arm64), as TAP; about 10 CPU-minutes, so not part of make
+# check.
 vmtests: build/linux
 	@VARIANT="$(VARIANT)" sh scripts/robust.sh vmtests
 
