@@ -49,6 +49,14 @@ guest_wait() {
 		"$(grep -c '^FAIL' "build/logs/$gv.results") failed ($(cat "build/logs/step-guest-$gv.time") s)"
 }
 
+# matrix_gate GATE: run scripts/matrix-GATE.sh as a step, print its table.
+matrix_gate() {
+	step "matrix-$1" nice -n 10 sh "scripts/matrix-$1.sh" ||
+		grep -q '^FAIL' "build/logs/matrix-$1.results" 2>/dev/null ||
+		result matrix FAIL "matrix $1 ran"
+	sed 's/^/  /' "build/logs/matrix-$1.txt" 2>/dev/null
+}
+
 step deps sh scripts/deps.sh check || exit 1
 step import sh scripts/import-base.sh || exit 1
 # "VERSION pinned" or "VERSION FALLBACK (pinned ...)": said now and at the end
@@ -83,16 +91,28 @@ if [ -d build/linux/.git ]; then
 	done
 	# 0-day style gates (scripts/matrix-GATE.sh), each cell a result line. A
 	# cell, gate or bisect step that would start after CHECK_BUDGET seconds
-	# (default 70 min: the longest cell, a cold cross build, then ends
-	# within a cold CI run's 90 on 2 cores) is recorded as SKIP, not run;
-	# `make matrix` runs it.
+	# (default 70 min: the longest step that can start late, coccicheck,
+	# about 6 min, then ends within a cold CI run's 90 on 2 cores) is
+	# recorded as SKIP, not run; `make matrix` runs it.
 	export CHECK_DEADLINE=$((t0 + ${CHECK_BUDGET:-4200}))
-	for ms in ${MATRIX_STEPS-builds warnings bisect}; do
-		step "matrix-$ms" nice -n 10 sh "scripts/matrix-$ms.sh" ||
-			grep -q '^FAIL' "build/logs/matrix-$ms.results" 2>/dev/null ||
-			result matrix FAIL "matrix $ms ran"
-		sed 's/^/  /' "build/logs/matrix-$ms.txt" 2>/dev/null
+	# The bisect gate (a whole kernel build first on a cold ccache, then
+	# short incremental ones) runs in the background beside the others:
+	# each lane's serial steps (configuring, linking) leave a core to the
+	# other, and the long build does not start near the deadline.
+	steps=${MATRIX_STEPS-builds warnings bisect}
+	bpid=
+	case " $steps " in *" bisect "*)
+		matrix_gate bisect >build/logs/check-matrix-bisect.out 2>&1 &
+		bpid=$!
+		;;
+	esac
+	for ms in $steps; do
+		[ "$ms" = bisect ] || matrix_gate "$ms"
 	done
+	if [ -n "$bpid" ]; then
+		wait "$bpid"
+		cat build/logs/check-matrix-bisect.out
+	fi
 	guest_wait
 fi
 
