@@ -91,15 +91,17 @@ if [ -d build/linux/.git ]; then
 	done
 	# 0-day style gates (scripts/matrix-GATE.sh), each cell a result line. A
 	# cell, gate or bisect step that would start after CHECK_BUDGET seconds
-	# (default 70 min: the longest step that can start late, coccicheck,
-	# about 6 min, then ends within a cold CI run's 90 on 2 cores) is
-	# recorded as SKIP, not run; `make matrix` runs it.
-	export CHECK_DEADLINE=$((t0 + ${CHECK_BUDGET:-4200}))
+	# (default 75 min: what can start late is a build cell or a bisect step,
+	# under 2 min on a cold ccache, so a cold CI run ends within its 90 on
+	# 2 cores) is recorded as SKIP, not run; `make matrix` runs it. The
+	# warnings gate (W=1, sparse, coccicheck: the series' standards) comes
+	# first; the build cells the budget can cut are the last arches'.
+	export CHECK_DEADLINE=$((t0 + ${CHECK_BUDGET:-4500}))
 	# The bisect gate (a whole kernel build first on a cold ccache, then
 	# short incremental ones) runs in the background beside the others:
 	# each lane's serial steps (configuring, linking) leave a core to the
 	# other, and the long build does not start near the deadline.
-	steps=${MATRIX_STEPS-builds warnings bisect}
+	steps=${MATRIX_STEPS-warnings builds bisect}
 	bpid=
 	case " $steps " in *" bisect "*)
 		matrix_gate bisect >build/logs/check-matrix-bisect.out 2>&1 &

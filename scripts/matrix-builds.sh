@@ -9,7 +9,10 @@
 # division helper fails the cell: that is the link error a 32-bit link finds.
 # scripts/matrix-lib.sh has what the gates share.
 . scripts/matrix-lib.sh
-arches=${MATRIX_ARCHES:-x86_64 i386 arm64 arm riscv64 powerpc64le s390x arc powerpc sparc64}
+# In order of what they add: the guests' arches, arc (HPAGE_SIZE only with
+# THP), the 32-bit ones (64-bit division, 32-bit big-endian powerpc),
+# sparc64, then the other 64-bit ones.
+arches=${MATRIX_ARCHES:-x86_64 arm64 arc i386 arm powerpc sparc64 riscv64 powerpc64le s390x}
 # Arches with the single-option-off cells (the others: full and all-off only,
 # to stay in the CI budget): x86_64 has every option the series touches,
 # arm64 gets uffd-wp from the series, arm is 32-bit with THP only under LPAE,
