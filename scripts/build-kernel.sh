@@ -5,7 +5,8 @@
 # build the kernel in TREE (default build/linux) out of tree in OUT
 # (default build/out/ARCH). Fails, naming them, if options the fragments ask
 # for did not come out as asked. Leaves OUT/boot-image and the UAPI headers in OUT/usr.
-# TARGETS="vmlinux mm/memory.o ..." builds only those (no image, no headers);
+# TARGETS="vmlinux mm/memory.o ..." builds only those (no image, no headers),
+# TARGETS=syncconfig only configures;
 # KMAKE_ARGS (e.g. "W=1", "LLVM=1", "C=2") are passed to every make.
 set -eu
 arch=$1
@@ -32,8 +33,12 @@ case $arch in x86_64 | arm64) frags="$frags $top/config/guest.config" ;; esac
 for f in ${EXTRA_CONFIG:-}; do frags="$frags $top/$f"; done
 
 cc=${CROSS_CC:-${cross}gcc}
+hostcc=gcc
+case ${KMAKE_ARGS:-} in *LLVM=1*) hostcc=clang ;; esac
 if command -v ccache >/dev/null; then
-	cc="ccache $cc"
+	# The host programs (kconfig, fixdep, objtool, ...) too: every out
+	# dir builds its own.
+	cc="ccache $cc" hostcc="ccache $hostcc"
 	# Relative paths in the cache keys: hits across out dirs and clones.
 	export CCACHE_BASEDIR="$top" CCACHE_NOHASHDIR=1
 fi
@@ -41,20 +46,22 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 jobs=$(($(nproc) + 1))
 kmake() {
-	make -s -C "$tree" O="$out" ARCH="$karch" CROSS_COMPILE="$cross" CC="$cc" ${KMAKE_ARGS:-} \
+	make -s -C "$tree" O="$out" ARCH="$karch" CROSS_COMPILE="$cross" CC="$cc" HOSTCC="$hostcc" ${KMAKE_ARGS:-} \
 		KBUILD_BUILD_TIMESTAMP=0 KBUILD_BUILD_USER=build KBUILD_BUILD_HOST=build "$@"
 }
 
 # Regenerate .config only when a fragment or the tree's Kconfig changed.
+# syncconfig (olddefconfig that also writes include/config/auto.conf) leaves
+# nothing for the build's own syncconfig to redo.
 cat $frags >"$out/fragments.new"
 if ! cmp -s "$out/fragments.new" "$out/fragments" || [ ! -f "$out/.config" ]; then
 	kmake tinyconfig >/dev/null
 	"$tree/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" $frags >/dev/null
-	kmake olddefconfig >/dev/null
+	kmake syncconfig >/dev/null
 	mv "$out/fragments.new" "$out/fragments"
 else
 	rm -f "$out/fragments.new"
-	kmake olddefconfig >/dev/null
+	kmake syncconfig >/dev/null
 fi
 
 # The value each option was last given in the fragments, as merge_config uses it.
@@ -80,10 +87,11 @@ if [ -n "$missing" ]; then
 	exit 1
 fi
 
-if [ -n "${TARGETS:-}" ]; then
-	kmake -j"$jobs" $TARGETS
-	exit 0
-fi
+case ${TARGETS:-} in
+'') ;;
+syncconfig) exit 0 ;;
+*) kmake -j"$jobs" $TARGETS; exit 0 ;;
+esac
 kmake -j"$jobs"
 kmake headers_install INSTALL_HDR_PATH="$out/usr" >/dev/null
 cp "$out/$image" "$out/boot-image"

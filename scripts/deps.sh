@@ -13,8 +13,10 @@
 #            libraries and bash-static:arm64, unpacked into
 #            build/bash-static-arm64
 #   check    (make check, make matrix) x86_64 and arm64, the matrix's cross
-#            compilers, clang/LLVM, sparse, coccinelle, checkpatch's Python
-#            modules and stress-ng (the debug guest's workload)
+#            compilers, clang/LLVM, sparse, coccinelle (and ocaml-nox: its
+#            semantic patches with OCaml scripts need the compiler, which
+#            coccinelle only recommends), checkpatch's Python modules and
+#            stress-ng (the debug guest's workload)
 # Any other argument is a package (make bench: the reference kernel's
 # source and gnuplot).
 set -eu
@@ -22,7 +24,7 @@ pkgs="build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils kmod
 git perl python3 ccache busybox-static e2fsprogs rsync"
 x86_64="qemu-system-x86 gcc-i686-linux-gnu libc6-dev-i386-cross"
 arm64="qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
-check="$x86_64 $arm64 python3-ply python3-git stress-ng sparse clang lld llvm coccinelle
+check="$x86_64 $arm64 python3-ply python3-git stress-ng sparse clang lld llvm coccinelle ocaml-nox
 gcc-arm-linux-gnueabihf gcc-riscv64-linux-gnu gcc-powerpc64le-linux-gnu gcc-s390x-linux-gnu
 gcc-arc-linux-gnu gcc-powerpc-linux-gnu gcc-sparc64-linux-gnu"
 need_arm64= vmtests=

@@ -94,7 +94,7 @@ cell() {
 		targets=vmlinux
 	else
 		# Configure first, to know which touched objects this config builds.
-		EXTRA_CONFIG=$extra TARGETS=olddefconfig sh scripts/build-kernel.sh "$a" "$tree" "$out" \
+		EXTRA_CONFIG=$extra TARGETS=syncconfig sh scripts/build-kernel.sh "$a" "$tree" "$out" \
 			>"$mlog/$n.log" 2>&1 || { verdict FAIL "matrix $n" "config"; echo FAIL; return; }
 		targets=$(tobjs "$out")
 		for o in $targets; do rm -f "$out/$o"; done
@@ -114,7 +114,7 @@ cell() {
 	if [ -s "$mlog/$n.ours" ]; then
 		# Same config and objects on the base; only new warnings count.
 		bout=build/out/matrix-base-$a
-		EXTRA_CONFIG=$extra TARGETS=olddefconfig sh scripts/build-kernel.sh "$a" "$base" "$bout" \
+		EXTRA_CONFIG=$extra TARGETS=syncconfig sh scripts/build-kernel.sh "$a" "$base" "$bout" \
 			>/dev/null 2>&1
 		bt=$(tobjs "$bout")
 		for o in $bt; do rm -f "$bout/$o"; done

@@ -24,7 +24,7 @@ wcell() {
 		cc=
 		case $args in *LLVM=1*) out=$out-llvm cc=clang ;; esac
 		export CROSS_CC="$cc"
-		EXTRA_CONFIG= TARGETS=olddefconfig KMAKE_ARGS=$args sh scripts/build-kernel.sh "$a" "$src" "$out" \
+		EXTRA_CONFIG= TARGETS=syncconfig KMAKE_ARGS=$args sh scripts/build-kernel.sh "$a" "$src" "$out" \
 			>"$mlog/$t-$n.log" 2>&1 || { r=FAIL; continue; }
 		targets=$(tobjs "$out")
 		# coccinelle does not follow the changed headers: only the changed
